@@ -1,0 +1,1 @@
+//! Shared helpers for Plaza's criterion benches and load tools.

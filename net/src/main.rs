@@ -1,0 +1,6 @@
+//! `plaza`: the Plaza server binary.
+
+fn main() -> anyhow::Result<()> {
+    println!("plaza: server not built yet");
+    Ok(())
+}

@@ -1,0 +1,2 @@
+//! Plaza's stores: SQLite embedded by default, PostgreSQL when `DATABASE_URL` says so.
+#![deny(missing_docs)]

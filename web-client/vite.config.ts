@@ -1,0 +1,16 @@
+// Vite config: builds the SPA into dist/ (served by `plaza serve`), proxies the API in dev.
+import { defineConfig } from 'vitest/config';
+
+const server = process.env.PLAZA_SERVER ?? 'http://127.0.0.1:8080';
+
+export default defineConfig({
+  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true, target: 'es2022' },
+  server: {
+    proxy: {
+      '/api': server,
+      '/assets': server,
+      '/ws': { target: server.replace(/^http/, 'ws'), ws: true },
+    },
+  },
+  test: { include: ['test/**/*.test.ts'], environment: 'node' },
+});

@@ -16,7 +16,8 @@
 //! let mut sim = Simulation::new(map.into(), SimConfig::default()).unwrap();
 //! let me = sim.spawn_at(PlayerInfo::guest(1, "ada"), glam::IVec2::new(2, 2)).unwrap();
 //! sim.queue_input(me, 1, Input::Move(Direction::East)).unwrap();
-//! for _ in 0..SimConfig::default().ticks_per_tile {
+//! // The move starts on tick 1 and takes `ticks_per_tile` ticks.
+//! for _ in 0..=SimConfig::default().ticks_per_tile {
 //!     sim.step();
 //! }
 //! assert_eq!(sim.position(me), Some(glam::IVec2::new(3, 2)));

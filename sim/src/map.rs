@@ -52,7 +52,9 @@ pub enum MapError {
         detail: String,
     },
     /// The map has no spawn points.
-    #[error("map has no spawn points (add an object layer named \"spawns\" or objects of type \"spawn\")")]
+    #[error(
+        "map has no spawn points (add an object layer named \"spawns\" or objects of type \"spawn\")"
+    )]
     NoSpawnPoints,
     /// A spawn point lies outside the map or on a blocked tile.
     #[error("spawn point at tile ({x}, {y}) is {what}")]
@@ -154,7 +156,11 @@ impl TileMap {
     /// A map drawn in text, one row per line: `#` blocked, `S` spawn point, anything
     /// else floor (tests, examples).
     pub fn from_ascii(rows: &str) -> Result<TileMap, MapError> {
-        let lines: Vec<&str> = rows.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let lines: Vec<&str> = rows
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
         let height = lines.len() as u32;
         let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u32;
         let mut blocked = vec![false; (width * height) as usize];
@@ -231,10 +237,16 @@ mod tests {
 
     #[test]
     fn bad_spawns_and_sizes_are_errors() {
-        assert_eq!(TileMap::from_ascii("###\n#.#"), Err(MapError::NoSpawnPoints));
+        assert_eq!(
+            TileMap::from_ascii("###\n#.#"),
+            Err(MapError::NoSpawnPoints)
+        );
         assert!(matches!(
             TileMap::new(2, 1, (32, 32), vec![true, false], vec![IVec2::ZERO]),
-            Err(MapError::BadSpawn { what: "on a blocked tile", .. })
+            Err(MapError::BadSpawn {
+                what: "on a blocked tile",
+                ..
+            })
         ));
         assert!(matches!(
             TileMap::new(0, 1, (32, 32), vec![], vec![]),

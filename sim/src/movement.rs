@@ -70,7 +70,9 @@ impl Movement {
             };
             let Ok((pos, motion, input)) = cx
                 .world
-                .query_one_mut::<hecs::Without<(&Position, &mut Motion, &mut InputState), &Ghost>>(e)
+                .query_one_mut::<hecs::Without<(&Position, &mut Motion, &mut InputState), &Ghost>>(
+                    e,
+                )
             else {
                 continue;
             };
@@ -125,7 +127,10 @@ impl Movement {
                 motion.progress = 0;
                 changed.0 = cx.tick;
                 owner.0 = cx.regions.region_of(target);
-                cx.events.push(Event::Arrived { id: *id, at: target });
+                cx.events.push(Event::Arrived {
+                    id: *id,
+                    at: target,
+                });
                 if let Some(dir) = motion.held {
                     self.candidates.push(Candidate {
                         e,
@@ -159,7 +164,8 @@ impl Movement {
                 Ok(_) => Err(RejectReason::Reserved),
                 Err(reason) => Err(reason),
             };
-            let Ok((motion, changed)) = cx.world.query_one_mut::<(&mut Motion, &mut ChangedAt)>(c.e)
+            let Ok((motion, changed)) =
+                cx.world.query_one_mut::<(&mut Motion, &mut ChangedAt)>(c.e)
             else {
                 continue;
             };

@@ -28,7 +28,10 @@ impl Occupancy {
     }
 
     fn index(&self, tile: IVec2) -> Option<usize> {
-        (tile.x >= 0 && tile.y >= 0 && (tile.x as u32) < self.width && (tile.y as u32) < self.height)
+        (tile.x >= 0
+            && tile.y >= 0
+            && (tile.x as u32) < self.width
+            && (tile.y as u32) < self.height)
             .then(|| tile.y as usize * self.width as usize + tile.x as usize)
     }
 

@@ -34,7 +34,11 @@ impl RegionGrid {
 
     /// The region holding a tile (tiles are assumed inside the map).
     pub fn region_of(&self, tile: IVec2) -> RegionId {
-        let clamp = |v: i32, n: u16| u16::try_from(v.div_euclid(self.size)).unwrap_or(0).min(n - 1);
+        let clamp = |v: i32, n: u16| {
+            u16::try_from(v.div_euclid(self.size))
+                .unwrap_or(0)
+                .min(n - 1)
+        };
         RegionId {
             col: clamp(tile.x, self.cols.max(1)),
             row: clamp(tile.y, self.rows.max(1)),

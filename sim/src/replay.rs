@@ -128,7 +128,6 @@ pub fn replay(map: Arc<TileMap>, log: &InputLog) -> Result<Option<Divergence>, S
             refused |= apply(&mut sim, &entry.command).is_err();
         }
         let actual = sim.step().hash;
-        sim.take_events().for_each(drop);
         if refused || actual != expected {
             return Ok(Some(Divergence {
                 tick,
@@ -156,6 +155,10 @@ fn apply(sim: &mut Simulation, command: &LoggedCommand) -> Result<(), SimError> 
             motion,
             owner,
         } => sim.upsert_ghost(id, player, position, motion, owner),
-        LoggedCommand::Input { id, seq, input } => sim.queue_input(id, seq, input),
+        // Live, an input may outlive its entity (despawned after queueing); the step drops it.
+        LoggedCommand::Input { id, seq, input } => {
+            sim.queue_logged_input(id, seq, input);
+            Ok(())
+        }
     }
 }

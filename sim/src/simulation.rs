@@ -53,11 +53,26 @@ impl Default for SimConfig {
 
 impl SimConfig {
     fn validate(&self) -> Result<(), SimError> {
-        let check = |ok: bool, what| if ok { Ok(()) } else { Err(SimError::InvalidConfig(what)) };
-        check((1..=1000).contains(&self.tick_rate_hz), "tick_rate_hz must be 1..=1000")?;
-        check(self.ticks_per_tile >= 1, "ticks_per_tile must be at least 1")?;
+        let check = |ok: bool, what| {
+            if ok {
+                Ok(())
+            } else {
+                Err(SimError::InvalidConfig(what))
+            }
+        };
+        check(
+            (1..=1000).contains(&self.tick_rate_hz),
+            "tick_rate_hz must be 1..=1000",
+        )?;
+        check(
+            self.ticks_per_tile >= 1,
+            "ticks_per_tile must be at least 1",
+        )?;
         check(self.region_size >= 1, "region_size must be at least 1")?;
-        check(self.first_entity_id >= 1, "first_entity_id must be at least 1")
+        check(
+            self.first_entity_id >= 1,
+            "first_entity_id must be at least 1",
+        )
     }
 }
 
@@ -127,6 +142,8 @@ pub struct Simulation {
     pending: Vec<PendingInput>,
     movement: Movement,
     events: Vec<Event>,
+    /// Set when `events` holds a finished step's events, cleared by the next event or step.
+    events_reported: bool,
     hash_sum: u64,
     last_hash: u64,
     log: Option<InputLog>,
@@ -173,6 +190,7 @@ impl Simulation {
             tick: 0,
             pending: Vec::new(),
             events: Vec::new(),
+            events_reported: false,
             hash_sum: 0,
             last_hash: 0,
             log: None,
@@ -245,9 +263,14 @@ impl Simulation {
     /// A full view of one entity.
     pub fn state(&self, id: EntityId) -> Option<EntityState> {
         let e = *self.ids.get(&id)?;
-        let mut q = self
-            .world
-            .query_one::<(&Position, &Motion, &PlayerInfo, &InputState, &ChangedAt, Option<&Ghost>)>(e);
+        let mut q = self.world.query_one::<(
+            &Position,
+            &Motion,
+            &PlayerInfo,
+            &InputState,
+            &ChangedAt,
+            Option<&Ghost>,
+        )>(e);
         let (pos, motion, player, input, changed, ghost) = q.get().ok()?;
         Some(EntityState {
             id,
@@ -271,7 +294,9 @@ impl Simulation {
         let mut expected = BTreeMap::new();
         let mut sum = 0u64;
         for (id, e) in &self.ids {
-            let s = self.state(*id).ok_or_else(|| format!("{id} missing from world"))?;
+            let s = self
+                .state(*id)
+                .ok_or_else(|| format!("{id} missing from world"))?;
             let prev = expected.insert(s.position.to_array(), (Some(*id), None));
             if prev.is_some() {
                 return Err(format!("two entities on tile {}", s.position));
@@ -279,14 +304,19 @@ impl Simulation {
             if let Some(t) = s.motion.target {
                 let slot = expected.entry(t.to_array()).or_insert((None, None));
                 if slot.0.is_some() || slot.1.is_some() {
-                    return Err(format!("target {t} of {id} is also claimed by another entity"));
+                    return Err(format!(
+                        "target {t} of {id} is also claimed by another entity"
+                    ));
                 }
                 slot.1 = Some(*id);
             }
             if self.map.is_blocked(s.position) {
                 return Err(format!("{id} stands on blocked tile {}", s.position));
             }
-            let stored = *self.world.get::<&StateHash>(*e).map_err(|e| e.to_string())?;
+            let stored = *self
+                .world
+                .get::<&StateHash>(*e)
+                .map_err(|e| e.to_string())?;
             let digest = player_digest(&s.player, s.ghost.is_some());
             let fresh = entity_hash(*id, s.position, &s.motion, s.last_seq, digest);
             if stored.player != digest || stored.total != fresh {
@@ -395,7 +425,7 @@ impl Simulation {
         self.occupancy.occupy(tile, id);
         self.next_id = self.next_id.max(id.get() + 1);
         self.rehash(e);
-        self.events.push(Event::Spawned { id, at: tile });
+        self.emit(Event::Spawned { id, at: tile });
         Ok(id)
     }
 
@@ -411,7 +441,9 @@ impl Simulation {
         } else {
             None
         };
-        reason.map_or(Ok(()), |reason| Err(SimError::TileUnavailable { tile, reason }))
+        reason.map_or(Ok(()), |reason| {
+            Err(SimError::TileUnavailable { tile, reason })
+        })
     }
 
     fn pick_spawn_tile(&mut self) -> Result<IVec2, SimError> {
@@ -453,7 +485,7 @@ impl Simulation {
         }
         self.world.despawn(e).expect("entity is alive");
         self.log_command(LoggedCommand::Despawn { id });
-        self.events.push(Event::Despawned {
+        self.emit(Event::Despawned {
             id,
             at: state.position,
         });
@@ -469,7 +501,7 @@ impl Simulation {
         self.check_placeable(to)?;
         let from = self.place(e, id, to, None);
         self.log_command(LoggedCommand::Teleport { id, to });
-        self.events.push(Event::Teleported { id, from, to });
+        self.emit(Event::Teleported { id, from, to });
         Ok(())
     }
 
@@ -480,7 +512,12 @@ impl Simulation {
         let (from, old_target) = {
             let (pos, motion, changed, owner) = self
                 .world
-                .query_one_mut::<(&mut Position, &mut Motion, &mut ChangedAt, Option<&mut Owner>)>(e)
+                .query_one_mut::<(
+                    &mut Position,
+                    &mut Motion,
+                    &mut ChangedAt,
+                    Option<&mut Owner>,
+                )>(e)
                 .expect("entity is alive");
             let from = pos.0;
             let old_target = motion.target;
@@ -562,9 +599,9 @@ impl Simulation {
                 return Ok(());
             }
         };
-        let unchanged = self.state(id).is_some_and(|s| {
-            s.position == position && s.motion == motion && s.player == player
-        });
+        let unchanged = self
+            .state(id)
+            .is_some_and(|s| s.position == position && s.motion == motion && s.player == player);
         if !unchanged {
             let player_hash = player_digest(&player, true);
             self.world
@@ -602,11 +639,18 @@ impl Simulation {
         Ok(())
     }
 
+    /// Queues a recorded input as it was queued live, without re-validating it.
+    pub(crate) fn queue_logged_input(&mut self, id: EntityId, seq: u32, input: Input) {
+        self.pending.push(PendingInput { id, seq, input });
+    }
+
     // ----- step -----
 
     /// Advances exactly one tick: applies queued inputs, advances moves, starts new moves,
-    /// and returns the tick's events and state hash.
+    /// and returns the tick's events (preceded by those of immediate mutators called since the
+    /// last step) and state hash.
     pub fn step(&mut self) -> StepOutput<'_> {
+        self.clear_reported_events();
         self.tick += 1;
         self.pending.sort_by_key(|p| (p.id, p.seq));
         if let Some(log) = &mut self.log {
@@ -640,6 +684,7 @@ impl Simulation {
         if let Some(log) = &mut self.log {
             log.record_hash(self.tick, self.last_hash);
         }
+        self.events_reported = true;
         StepOutput {
             tick: self.tick,
             hash: self.last_hash,
@@ -647,16 +692,23 @@ impl Simulation {
         }
     }
 
-    /// Clears the events gathered since the last step (immediate mutators add events too;
-    /// `step` returns them together with the tick's own).
-    pub fn take_events(&mut self) -> std::vec::Drain<'_, Event> {
-        self.events.drain(..)
-    }
-
     // ----- internals -----
 
     fn current_hash(&self) -> u64 {
         tick_hash(self.tick, self.ids.len(), self.hash_sum, self.next_id)
+    }
+
+    /// Records an event of an immediate mutator; it is returned by the next `step`.
+    fn emit(&mut self, event: Event) {
+        self.clear_reported_events();
+        self.events.push(event);
+    }
+
+    fn clear_reported_events(&mut self) {
+        if self.events_reported {
+            self.events.clear();
+            self.events_reported = false;
+        }
     }
 
     fn log_command(&mut self, command: LoggedCommand) {
@@ -672,10 +724,14 @@ impl Simulation {
 
 /// Recomputes one entity's contribution to the state hash and updates the running sum.
 pub(crate) fn rehash_entity(world: &mut hecs::World, e: hecs::Entity, sum: &mut u64) {
-    if let Ok((id, pos, motion, input, hash)) = world
-        .query_one_mut::<(&EntityId, &Position, &Motion, &InputState, &mut StateHash)>(e)
+    if let Ok((id, pos, motion, input, hash)) =
+        world.query_one_mut::<(&EntityId, &Position, &Motion, &InputState, &mut StateHash)>(e)
     {
-        update_hash(hash, sum, entity_hash(*id, pos.0, motion, input.last_seq, hash.player));
+        update_hash(
+            hash,
+            sum,
+            entity_hash(*id, pos.0, motion, input.last_seq, hash.player),
+        );
     }
 }
 

@@ -203,12 +203,23 @@ impl Ctx<'_> {
     }
 
     fn add_spawn(&mut self, obj: &RawObject) -> Result<(), MapError> {
-        let (tw, th) = (f64::from(self.raw.tilewidth), f64::from(self.raw.tileheight));
+        let (tw, th) = (
+            f64::from(self.raw.tilewidth),
+            f64::from(self.raw.tileheight),
+        );
         let x0 = (obj.x / tw).floor();
         let y0 = (obj.y / th).floor();
         // A rectangle covers every tile it overlaps; a point (or zero size) just one.
-        let x1 = if obj.width > 0.0 { ((obj.x + obj.width) / tw).ceil() } else { x0 + 1.0 };
-        let y1 = if obj.height > 0.0 { ((obj.y + obj.height) / th).ceil() } else { y0 + 1.0 };
+        let x1 = if obj.width > 0.0 {
+            ((obj.x + obj.width) / tw).ceil()
+        } else {
+            x0 + 1.0
+        };
+        let y1 = if obj.height > 0.0 {
+            ((obj.y + obj.height) / th).ceil()
+        } else {
+            y0 + 1.0
+        };
         let (w, h) = (f64::from(self.raw.width), f64::from(self.raw.height));
         if !(x0 >= 0.0 && y0 >= 0.0 && x0 < w && y0 < h && x1.is_finite() && y1.is_finite()) {
             return Err(MapError::BadSpawn {
@@ -244,10 +255,13 @@ fn decode_layer(layer: &RawLayer, cells: usize) -> Result<Vec<u32>, MapError> {
             let packed = base64::engine::general_purpose::STANDARD
                 .decode(text.trim())
                 .map_err(|e| bad(format!("base64: {e}")))?;
-            let bytes = inflate(&packed, layer.compression.as_deref().unwrap_or(""), cells)
-                .map_err(bad)?;
+            let bytes =
+                inflate(&packed, layer.compression.as_deref().unwrap_or(""), cells).map_err(bad)?;
             if bytes.len() % 4 != 0 {
-                return Err(bad(format!("{} bytes is not a whole number of tiles", bytes.len())));
+                return Err(bad(format!(
+                    "{} bytes is not a whole number of tiles",
+                    bytes.len()
+                )));
             }
             bytes
                 .chunks_exact(4)

@@ -4,8 +4,10 @@ import { defineConfig } from 'vitest/config';
 const server = process.env.PLAZA_SERVER ?? 'http://127.0.0.1:8080';
 
 export default defineConfig({
-  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true, target: 'es2022' },
+  // assetsDir 'static': the server maps /assets/ to the repo's assets (tiles, avatars).
+  build: { outDir: 'dist', assetsDir: 'static', emptyOutDir: true, sourcemap: true, target: 'es2022' },
   server: {
+    fs: { allow: ['..'] },
     proxy: {
       '/api': server,
       '/assets': server,

@@ -42,6 +42,12 @@ export class Track {
     return this.frames.length ? this.frames[this.frames.length - 1].tick : -1;
   }
 
+  /** Ticks of the current move done at the newest keyframe (0 when standing). */
+  progress(): number {
+    const k = this.frames[this.frames.length - 1];
+    return k && k.target ? Math.max(0, k.tick - k.moveStart) : 0;
+  }
+
   /** Continuous tile position at a (fractional) tick. */
   sample(t: number): Vec | null {
     if (this.frames.length === 0) return null;

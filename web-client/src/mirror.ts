@@ -51,3 +51,49 @@ export class Mirror {
 function cloneState(s: VisibleState): VisibleState {
   return { ...s, position: { ...s.position }, target: s.target ? { ...s.target } : null };
 }
+
+/**
+ * Recent mirror states by tick, so that a delta can be applied to the state at its baseline
+ * (the last tick the server knows we acknowledged), whichever newer states we already hold.
+ */
+export class MirrorHistory {
+  private states = new Map<number, Mirror>();
+  /** The newest state. */
+  current = new Mirror();
+
+  constructor(private keep = 64) {}
+
+  /** The state a delta with this baseline applies to (baseline 0 = from nothing). */
+  base(baseline: number): Mirror {
+    if (baseline === 0) return new Mirror();
+    const m = this.states.get(baseline);
+    if (!m) throw new MirrorError(`baseline tick ${baseline} is not held`);
+    return m;
+  }
+
+  /** Applies a delta to its baseline state and makes the result current. */
+  apply(delta: Delta): Mirror {
+    const base = this.base(delta.baseline);
+    const next = new Mirror();
+    next.slots = base.slots;
+    next.tick = base.tick;
+    next.apply(delta);
+    this.states.set(delta.tick, next);
+    if (delta.tick >= this.current.tick) this.current = next;
+    if (this.states.size > this.keep) {
+      const oldest = [...this.states.keys()].sort((a, b) => a - b).slice(0, this.states.size - this.keep);
+      for (const t of oldest) this.states.delete(t);
+    }
+    return next;
+  }
+
+  /** Drops states older than the baseline the server now uses. */
+  forgetBefore(tick: number): void {
+    for (const t of this.states.keys()) if (t < tick) this.states.delete(t);
+  }
+
+  reset(): void {
+    this.states.clear();
+    this.current = new Mirror();
+  }
+}

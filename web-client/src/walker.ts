@@ -17,6 +17,7 @@ export class PathWalker {
   /** Input to send at a given local tick. */
   private scheduled: { tick: number; input: Input } | null = null;
   private active = false;
+  private kicked = false;
   readonly goal: Vec;
 
   constructor(
@@ -33,10 +34,15 @@ export class PathWalker {
     return !this.active;
   }
 
-  /** The input to apply at local tick `tick`, if any (call before the predictor's step). */
-  inputFor(tick: number, idle: boolean): Input | null {
+  /**
+   * The input to apply at local tick `tick`, if any (call before the predictor's step). The
+   * first step's Move goes out at once: from standing it starts the next tick; during a move
+   * (a click while walking) it is the direction chained when that move ends.
+   */
+  inputFor(tick: number): Input | null {
     if (!this.active) return null;
-    if (this.current === -1 && idle && !this.scheduled) {
+    if (this.current === -1 && !this.kicked) {
+      this.kicked = true;
       this.scheduled = { tick, input: { kind: 'move', dir: this.steps[0] } };
     }
     if (this.scheduled && this.scheduled.tick <= tick) {

@@ -163,7 +163,7 @@ describe('PathWalker', () => {
     const path = findPath({ width: 20, height: 20, isBlocked: (x, y) => !open(x, y) || (x === 5 && y < 6) }, start, goal)!;
     const walker = new PathWalker(pathDirections(start, path), goal, TPT);
     for (let t = 0; t < 200 && !(walker.done && !link.server.state.target && t > 5); t++) {
-      const input = walker.inputFor(link.client.tick + 1, link.client.state.target === null);
+      const input = walker.inputFor(link.client.tick + 1);
       if (input) link.send(input);
       link.step();
       expect(walker.observe(link.lastEvents)).toBe(true);
@@ -189,12 +189,27 @@ describe('PathWalker', () => {
     }
   });
 
+  it('takes a new path while walking: the first Move chains at the end of the current step', () => {
+    const p = new Predictor({ x: 2, y: 2 }, TPT, open);
+    p.input({ kind: 'move', dir: EAST });
+    p.step();
+    p.step(); // under way to (3,2), held east
+    const w = new PathWalker([SOUTH, SOUTH], { x: 3, y: 4 }, TPT);
+    for (let t = 0; t < 30; t++) {
+      const i = w.inputFor(p.tick + 1);
+      if (i) p.input(i);
+      expect(w.observe(p.step())).toBe(true);
+    }
+    expect(p.state.pos).toEqual({ x: 3, y: 4 });
+    expect(p.state.target).toBeNull();
+  });
+
   it('walks three tiles right with one Move and one Stop', () => {
     const w = new PathWalker([EAST, EAST, EAST], { x: 5, y: 0 }, TPT);
     const p = new Predictor({ x: 2, y: 0 }, TPT, open);
     const sent: Input[] = [];
     for (let t = 0; t < 30; t++) {
-      const i = w.inputFor(p.tick + 1, p.state.target === null);
+      const i = w.inputFor(p.tick + 1);
       if (i) {
         sent.push(i);
         p.input(i);

@@ -1,0 +1,286 @@
+// End-to-end test: a real `plaza serve` (temp data dir, free port) and two Chromium contexts
+// driven by playwright-core (Debian's /usr/bin/chromium, headless, fake media devices).
+//
+// Run with: node e2e/run.mjs   (from web-client/, after `npx vite build`; `make test-web` does
+// it all). PLAZA_BIN selects the server binary (default target/debug/plaza, then
+// target/release/plaza). Prints one line per step and a closing "N passed, N failed" line;
+// exits non-zero when any step fails. Artifacts (server log, screenshots) go to e2e/out/;
+// the office screenshot is also written to docs/screenshot.png.
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, copyFileSync, createWriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const client = resolve(here, '..');
+const root = resolve(client, '..');
+const out = join(here, 'out');
+mkdirSync(out, { recursive: true });
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+];
+
+// ----- results -----
+
+const results = [];
+let failed = false;
+async function step(name, fn) {
+  if (failed) {
+    results.push({ name, status: 'not run' });
+    console.log(`  -    ${name} (not run: an earlier step failed)`);
+    return;
+  }
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, status: 'passed' });
+    console.log(`  ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed = true;
+    results.push({ name, status: 'failed', error: e });
+    console.log(`  FAIL ${name}: ${e && e.message ? e.message : e}`);
+  }
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+// ----- server -----
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+function serverBinary() {
+  const candidates = [process.env.PLAZA_BIN, join(root, 'target/debug/plaza'), join(root, 'target/release/plaza')];
+  for (const c of candidates) if (c && existsSync(c)) return c;
+  throw new Error(
+    `no plaza binary (looked at ${candidates.filter(Boolean).join(', ')}); build it with: cargo build -p net --bin plaza`,
+  );
+}
+
+async function waitHealthy(base, proc, ms = 60000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`plaza serve exited with ${proc.exitCode} (see e2e/out/server.log)`);
+    try {
+      const r = await fetch(`${base}/health`);
+      if (r.ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`plaza serve did not become healthy at ${base} within ${ms} ms`);
+}
+
+async function rest(base, method, path, body, token) {
+  const headers = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const r = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${path} → ${r.status} ${text.slice(0, 200)}`);
+  return text ? JSON.parse(text) : null;
+}
+
+// ----- browser helpers -----
+
+const state = (page) => page.evaluate(() => window.__plaza?.state?.() ?? null);
+
+async function until(page, what, fn, arg, timeout = 15000) {
+  try {
+    await page.waitForFunction(fn, arg, { timeout, polling: 50 });
+  } catch (e) {
+    const s = await state(page).catch(() => null);
+    throw new Error(`${what}: timed out after ${timeout} ms; client state: ${JSON.stringify(s)?.slice(0, 1500)}`);
+  }
+}
+
+/** Click-to-walk: clicks the canvas at a tile (the client plans the path with A*). */
+async function clickTile(page, x, y) {
+  const p = await page.evaluate(([x, y]) => window.__plaza.game.screenOfTile(x, y), [x, y]);
+  const box = await page.locator('#world').boundingBox();
+  await page.mouse.click(box.x + p.x, box.y + p.y);
+}
+
+async function joinAsGuest(page, base, spaceId, name) {
+  await page.goto(`${base}/s/${encodeURIComponent(spaceId)}`);
+  await page.locator('#guest-form input[name=name]').fill(name);
+  await page.locator('#guest-join').click();
+  await until(page, `${name} connected`, () => window.__plaza?.state?.()?.status === 'open' && !!window.__plaza.state().tile, null, 20000);
+}
+
+// ----- the test -----
+
+async function main() {
+  console.log('e2e: Plaza web client against a real plaza serve');
+  let proc = null;
+  let browser = null;
+  const dataDir = mkdtempSync(join(tmpdir(), 'plaza-e2e-'));
+  let base = '';
+  let spaceId = '';
+  let pageA, pageB;
+  let nameA = 'Alice';
+  let nameB = 'Bob';
+  try {
+    await step('chromium is installed at /usr/bin/chromium', async () => {
+      assert(existsSync(CHROMIUM), `${CHROMIUM} is missing: run web-client/scripts/ensure-chromium.sh (apt-get install chromium)`);
+    });
+    await step('web client is built (web-client/dist)', async () => {
+      assert(existsSync(join(client, 'dist/index.html')), 'web-client/dist/index.html is missing: run `npx vite build`');
+    });
+    await step('plaza serve starts on a free port with a temp data dir', async () => {
+      const bin = serverBinary();
+      const port = await freePort();
+      base = `http://127.0.0.1:${port}`;
+      const log = createWriteStream(join(out, 'server.log'));
+      proc = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+        cwd: root,
+        env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      proc.stdout.pipe(log);
+      proc.stderr.pipe(log);
+      await waitHealthy(base, proc);
+    });
+    await step('REST: a guest creates a space on the office map', async () => {
+      const auth = await rest(base, 'POST', '/api/auth/guest', { name: 'host' });
+      assert(auth && auth.token, 'guest login returned no token');
+      const maps = await rest(base, 'GET', '/api/maps', undefined, auth.token);
+      const list = Array.isArray(maps) ? maps : maps.maps;
+      const office = list.find((m) => m.id === 'office' || String(m.name ?? '').toLowerCase().includes('office'));
+      assert(office, `no office map in ${JSON.stringify(list)}`);
+      const created = await rest(base, 'POST', '/api/spaces', { name: 'e2e office', map: office.id }, auth.token);
+      spaceId = (created.space ?? created).id;
+      assert(spaceId, `no space id in ${JSON.stringify(created)}`);
+    });
+    await step('two browser contexts join the space as guests by link', async () => {
+      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+      const mk = async () => {
+        const ctx = await browser.newContext({ viewport: { width: 1100, height: 720 }, deviceScaleFactor: 1 });
+        await ctx.grantPermissions(['camera', 'microphone'], { origin: base });
+        const page = await ctx.newPage();
+        page.on('console', (m) => {
+          if (m.type() === 'error' || m.type() === 'warning') console.log(`    [page] ${m.type()}: ${m.text()}`);
+        });
+        page.on('pageerror', (e) => console.log(`    [page] error: ${e.message}`));
+        return page;
+      };
+      pageA = await mk();
+      pageB = await mk();
+      await joinAsGuest(pageA, base, spaceId, nameA);
+      await joinAsGuest(pageB, base, spaceId, nameB);
+    });
+    await step("each sees the other's avatar", async () => {
+      await until(pageA, 'A sees B', (n) => window.__plaza.state().others.some((o) => o.name === n), nameB);
+      await until(pageB, 'B sees A', (n) => window.__plaza.state().others.some((o) => o.name === n), nameA);
+    });
+    let aTile;
+    await step('A moves right three tiles (click-to-walk) and B sees A there', async () => {
+      let a = await state(pageA);
+      // From the spawn row, go to an open stretch first if B or a wall is in the way.
+      const bTile = (await state(pageB)).tile;
+      const clear = (s) => [1, 2, 3].every((d) => !(bTile.x === s.x + d && bTile.y === s.y)) && s.x + 3 < 38;
+      if (!clear(a.tile)) {
+        await clickTile(pageA, 5, 17);
+        await until(pageA, 'A reaches (5,17)', () => { const s = window.__plaza.state(); return s.tile.x === 5 && s.tile.y === 17 && !s.moving; }, null, 20000);
+        a = await state(pageA);
+      }
+      const goal = { x: a.tile.x + 3, y: a.tile.y };
+      await clickTile(pageA, goal.x, goal.y);
+      await until(pageA, `A reaches ${goal.x},${goal.y}`, (g) => { const s = window.__plaza.state(); return s.tile.x === g.x && s.tile.y === g.y && !s.moving && s.serverTile && s.serverTile.x === g.x && s.serverTile.y === g.y; }, goal);
+      await until(
+        pageB,
+        `B sees A at ${goal.x},${goal.y}`,
+        ([n, g]) => window.__plaza.state().others.some((o) => o.name === n && o.tile.x === g.x && o.tile.y === g.y && !o.target && o.drawn.x === g.x && o.drawn.y === g.y),
+        [nameA, goal],
+      );
+      const sa = await state(pageA);
+      assert(sa.stats.corrections === 0, `A's prediction was corrected ${sa.stats.corrections} times on a local link`);
+      aTile = goal;
+      await pageB.screenshot({ path: join(out, 'b-sees-a-moved.png') });
+    });
+    await step('screenshot of two players in the office → docs/screenshot.png', async () => {
+      await pageA.locator('#debug-toggle').click();
+      await pageA.waitForTimeout(400);
+      const shot = join(out, 'office-two-players.png');
+      await pageA.screenshot({ path: shot });
+      await pageA.locator('#debug-toggle').click();
+      mkdirSync(join(root, 'docs'), { recursive: true });
+      copyFileSync(shot, join(root, 'docs/screenshot.png'));
+    });
+    await step('chat from A appears in B', async () => {
+      const text = `hello from A ${Date.now() % 10000}`;
+      await pageA.locator('#chat-input').fill(text);
+      await pageA.locator('#chat-input').press('Enter');
+      await until(pageB, 'B got the chat line', ([t, n]) => window.__plaza.state().chat.some((c) => c.text === t && c.fromName === n), [text, nameA]);
+      await until(pageB, 'B shows the chat line', (t) => document.querySelector('#chat-list')?.textContent?.includes(t), text);
+    });
+    let idA, idB;
+    await step('walking next to each other raises "near" on both', async () => {
+      const sb = await state(pageB);
+      idA = (await state(pageA)).me;
+      idB = sb.me;
+      // B walks next to A (the tile left or right of A that is free).
+      const target = { x: aTile.x - 1, y: aTile.y };
+      await clickTile(pageB, target.x, target.y);
+      await until(pageB, 'B stands next to A', (g) => { const s = window.__plaza.state(); return !s.moving && Math.abs(s.tile.x - g.x) + Math.abs(s.tile.y - g.y) <= 1; }, aTile, 20000);
+      await until(pageA, 'A is near B', (id) => window.__plaza.state().near.includes(id), idB);
+      await until(pageB, 'B is near A', (id) => window.__plaza.state().near.includes(id), idA);
+      await until(pageA, 'A shows the near indicator', () => !document.querySelector('#near').hidden);
+    });
+    await step('a WebRTC connection reaches "connected" with fake media', async () => {
+      await until(pageA, 'A peer connected', (id) => window.__plaza.state().peers[id] === 'connected', idB, 20000);
+      await until(pageB, 'B peer connected', (id) => window.__plaza.state().peers[id] === 'connected', idA, 20000);
+      await until(pageB, 'B shows a remote video', () => { const v = document.querySelector('.video-tile:not(.self) video'); return !!v && v.srcObject && v.readyState >= 2; }, null, 20000);
+      await pageB.screenshot({ path: join(out, 'video-connected.png') });
+    });
+    await step('walking away closes it on both', async () => {
+      await clickTile(pageA, 5, 3); // the north-west room, far from the spawn area
+      await until(pageA, 'A is no longer near B', (id) => !window.__plaza.state().near.includes(id), idB, 25000);
+      await until(pageB, 'B is no longer near A', (id) => !window.__plaza.state().near.includes(id), idA, 25000);
+      await until(pageA, 'A closed the peer connection', (id) => !(id in window.__plaza.state().peers), idB);
+      await until(pageB, 'B closed the peer connection', (id) => !(id in window.__plaza.state().peers), idA);
+    });
+  } finally {
+    await browser?.close().catch(() => undefined);
+    if (proc && proc.exitCode === null) {
+      proc.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 500));
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const passed = results.filter((r) => r.status === 'passed').length;
+  const nFailed = results.filter((r) => r.status !== 'passed').length;
+  console.log(`e2e: ${passed} passed, ${nFailed} failed`);
+  process.exit(nFailed === 0 ? 0 : 1);
+}
+
+main().catch((e) => {
+  console.error('e2e: crashed:', e);
+  process.exit(1);
+});

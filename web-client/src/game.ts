@@ -486,6 +486,7 @@ export class Game {
       closedPeers: Object.fromEntries(this.video.closed),
       mediaError: this.video.mediaError,
       stats: this.stats(),
+      corrections: this.predictor?.correctionLog ?? [],
     };
   }
 

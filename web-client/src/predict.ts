@@ -61,6 +61,9 @@ export class Predictor {
   tick = 0;
   /** Number of corrections (rebases) so far: stays 0 on a good link. */
   corrections = 0;
+  /** What the last correction was about (for the debug overlay and test failures). */
+  lastCorrection: unknown = null;
+  correctionLog: unknown[] = [];
   private queued: { seq: number; input: Input }[] = [];
   /** Inputs applied locally and not yet acknowledged by the server. */
   private unacked: { seq: number; input: Input }[] = [];
@@ -172,6 +175,11 @@ export class Predictor {
       // answering an input we have not recorded: wait for a later snapshot.
       return false;
     }
+    this.correctionLog.push(this.lastCorrection = {
+      server: { pos: { ...server.pos }, target: server.target && { ...server.target }, ackedSeq: server.ackedSeq },
+      predicted: this.history.slice(-12).map((h) => `${h.seq}:${h.pos.x},${h.pos.y}${h.target ? `>${h.target.x},${h.target.y}` : ''}`).join(' '),
+    });
+    if (this.correctionLog.length > 10) this.correctionLog.shift();
     this.rebase(server);
     return true;
   }

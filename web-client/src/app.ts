@@ -279,7 +279,7 @@ async function showSpace(id: string): Promise<void> {
         leaveBtn,
       ),
       videos,
-      h('main', {}, canvas, nearBadge, debug),
+      h('main', {}, canvas, nearBadge, debug, err),
       h(
         'aside',
         {},
@@ -289,7 +289,6 @@ async function showSpace(id: string): Promise<void> {
         chatList,
         h('form', { id: 'chat-form', onsubmit: (ev: Event) => { ev.preventDefault(); game.sendChat(chatInput.value, tab); chatInput.value = ''; } }, chatInput, h('button', { type: 'submit' }, 'Send')),
       ),
-      err,
     ),
   );
 

@@ -108,8 +108,8 @@ export class Connection {
         const old = this.ws;
         this.ws = ws;
         this.pending = null;
+        // Reconnects go to the new node, with our own token (the ticket is single-use).
         this.url = url;
-        this.token = token;
         this.migrations++;
         if (old) {
           old.onclose = null;

@@ -39,6 +39,7 @@ interface Player {
 }
 
 const accounts = new Map<string, string>(); // token -> name
+const lastPos = new Map<string, { x: number; y: number }>(); // token -> last tile (resume)
 const spaces = new Map<string, { id: string; name: string; map: string }>();
 const players = new Map<bigint, Player>();
 let nextId = 1n;
@@ -118,7 +119,10 @@ wss.on('connection', (ws) => {
       const free = (x: number, y: number) =>
         !office.isBlocked(x, y) &&
         ![...players.values()].some((o) => o.id !== id && ((o.sim.state.pos.x === x && o.sim.state.pos.y === y) || (o.sim.state.target?.x === x && o.sim.state.target?.y === y)));
-      const spawn = office.spawns.find((s) => free(s.x, s.y))!;
+      const last = lastPos.get(msg.token);
+      const spawn = last && free(last.x, last.y) ? last : office.spawns.find((s) => free(s.x, s.y))!;
+      const token = msg.token;
+      ws.on('close', () => lastPos.set(token, { ...players.get(id)!.sim.state.pos }));
       me = { id, name: accounts.get(msg.token)!, ws, sim: new Predictor(spawn, 4, free), near: new Set() };
       players.set(id, me);
       const p = me;
@@ -152,7 +156,8 @@ wss.on('connection', (ws) => {
     }
   });
   ws.on('close', () => {
-    if (me) players.delete(me.id);
+    const gone = me;
+    if (gone) setTimeout(() => players.delete(gone.id), 0);
   });
 });
 

@@ -276,6 +276,29 @@ async function main() {
       await until(pageA, 'A closed the peer connection', (id) => !(id in window.__plaza.state().peers), idB);
       await until(pageB, 'B closed the peer connection', (id) => !(id in window.__plaza.state().peers), idA);
     });
+    await step('arrow keys: a short key press moves A exactly one tile', async () => {
+      const before = (await state(pageA)).tile;
+      const keys = [['ArrowDown', 0, 1], ['ArrowRight', 1, 0], ['ArrowLeft', -1, 0], ['ArrowUp', 0, -1]];
+      const free = await pageA.evaluate(([t, ks]) => ks.find(([, dx, dy]) => window.__plaza.game.walkable(t.x + dx, t.y + dy)), [before, keys]);
+      assert(free, `no free tile around ${JSON.stringify(before)}`);
+      const [key, dx, dy] = free;
+      await pageA.locator('#world').focus();
+      await pageA.keyboard.down(key);
+      await pageA.waitForTimeout(60);
+      await pageA.keyboard.up(key);
+      const goal = { x: before.x + dx, y: before.y + dy };
+      await until(pageA, `A at ${goal.x},${goal.y} on the server`, (g) => { const s = window.__plaza.state(); return !s.moving && s.serverTile && s.serverTile.x === g.x && s.serverTile.y === g.y && s.tile.x === g.x && s.tile.y === g.y; }, goal);
+      await until(pageB, `B sees A at ${goal.x},${goal.y}`, ([n, g]) => window.__plaza.state().others.some((o) => o.name === n && o.tile.x === g.x && o.tile.y === g.y), [nameA, goal]);
+    });
+    await step('a dropped connection reconnects (backoff) and resumes at the same tile', async () => {
+      const before = await state(pageB);
+      await pageB.evaluate(() => window.__plaza.game.conn.simulateDrop());
+      await until(pageB, 'B reconnected', () => { const s = window.__plaza.state(); return s.status === 'open' && s.stats.reconnects >= 1; }, null, 20000);
+      await until(pageB, 'B sees A again', (n) => window.__plaza.state().others.some((o) => o.name === n), nameA, 20000);
+      const after = await state(pageB);
+      assert(after.serverTile && after.serverTile.x === before.tile.x && after.serverTile.y === before.tile.y,
+        `B resumed at ${JSON.stringify(after.serverTile)}, was at ${JSON.stringify(before.tile)}`);
+    });
   } finally {
     await browser?.close().catch(() => undefined);
     if (proc && proc.exitCode === null) {

@@ -490,6 +490,11 @@ export class Game {
     };
   }
 
+  /** Whether a tile is free to walk on now (map and other avatars). */
+  walkable(x: number, y: number): boolean {
+    return this.isFree(x, y);
+  }
+
   /** Screen position (CSS px, relative to the canvas) of a tile's centre. */
   screenOfTile(x: number, y: number): Vec {
     const r = this.opts.renderer;

@@ -185,8 +185,8 @@ async function main() {
     });
     await step('two browser contexts join the space as guests by link', async () => {
       browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
-      const mk = async () => {
-        const ctx = await browser.newContext({ viewport: { width: 1200, height: 860 }, deviceScaleFactor: 1 });
+      const mk = async (deviceScaleFactor) => {
+        const ctx = await browser.newContext({ viewport: { width: 1200, height: 860 }, deviceScaleFactor });
         await ctx.grantPermissions(['camera', 'microphone'], { origin: base });
         const page = await ctx.newPage();
         page.on('console', (m) => {
@@ -195,14 +195,24 @@ async function main() {
         page.on('pageerror', (e) => console.log(`    [page] error: ${e.message}`));
         return page;
       };
-      pageA = await mk();
-      pageB = await mk();
+      pageA = await mk(1);
+      pageB = await mk(2); // B renders at devicePixelRatio 2
       await joinAsGuest(pageA, base, spaceId, nameA);
       await joinAsGuest(pageB, base, spaceId, nameB);
     });
     await step("each sees the other's avatar", async () => {
       await until(pageA, 'A sees B', (n) => window.__plaza.state().others.some((o) => o.name === n), nameB);
       await until(pageB, 'B sees A', (n) => window.__plaza.state().others.some((o) => o.name === n), nameA);
+    });
+    await step('the canvas follows devicePixelRatio and the window size', async () => {
+      const size = () => pageB.evaluate(() => { const c = document.querySelector('#world'); const r = c.getBoundingClientRect(); return { w: c.width, h: c.height, cw: r.width, ch: r.height, dpr: devicePixelRatio }; });
+      let s = await size();
+      assert(s.dpr === 2 && s.w === Math.round(s.cw * 2) && s.h === Math.round(s.ch * 2), `backing store ${s.w}x${s.h} for ${s.cw}x${s.ch} CSS px at dpr ${s.dpr}`);
+      await pageB.setViewportSize({ width: 900, height: 700 });
+      await pageB.waitForTimeout(200);
+      s = await size();
+      assert(s.cw < 700 && s.w === Math.round(s.cw * 2) && s.h === Math.round(s.ch * 2), `after resize: backing store ${s.w}x${s.h} for ${s.cw}x${s.ch} CSS px`);
+      await pageB.setViewportSize({ width: 1200, height: 860 });
     });
     let aTile;
     await step('A moves right three tiles (click-to-walk) and B sees A there', async () => {

@@ -234,6 +234,19 @@ async function main() {
         ([n, g]) => window.__plaza.state().others.some((o) => o.name === n && o.tile.x === g.x && o.tile.y === g.y && !o.target && o.drawn.x === g.x && o.drawn.y === g.y),
         [nameA, goal],
       );
+      // And on screen: B's canvas shows an avatar (its dark outline) on that tile.
+      await pageB.waitForTimeout(300);
+      const outline = await pageB.evaluate((g) => {
+        const c = document.querySelector('#world');
+        const p = window.__plaza.game.screenOfTile(g.x, g.y);
+        const d = devicePixelRatio;
+        const half = 16 * d;
+        const img = c.getContext('2d').getImageData(Math.round(p.x * d - half), Math.round(p.y * d - half), 2 * half, 2 * half).data;
+        let n = 0;
+        for (let i = 0; i < img.length; i += 4) if (Math.abs(img[i] - 30) < 6 && Math.abs(img[i + 1] - 30) < 6 && Math.abs(img[i + 2] - 40) < 6) n++;
+        return n;
+      }, goal);
+      assert(outline > 20, `B's canvas shows no avatar on ${goal.x},${goal.y} (${outline} outline pixels)`);
       const sa = await state(pageA);
       // Informational: on a loaded machine a late server tick can legitimately force a correction.
       console.log(`    A's prediction corrections so far: ${sa.stats.corrections}${sa.stats.corrections ? ` ${JSON.stringify(sa.corrections)}` : ''}`);

@@ -223,7 +223,11 @@ async function showSpace(id: string): Promise<void> {
   let account: { name: string } | null = null;
   let raw: TiledMap;
   try {
-    account = accountOf(await api.me());
+    // Only for the people list's own name: a failing /api/me other than 401 is not fatal.
+    account = await api.me().then(accountOf, (e) => {
+      if (e instanceof ApiError && e.status === 401) throw e;
+      return null;
+    });
     const join = await api.join(id);
     space = join.space && typeof join.space === 'object' ? join.space : await api.space(id);
     wsUrl = join.ws_url ?? join.url ?? wsUrl;

@@ -1,12 +1,11 @@
 //! The movement system: inputs → held directions → one-tile moves with sub-tile progress.
 
-use std::collections::BTreeMap;
-
 use glam::IVec2;
+use rustc_hash::FxHashMap;
 
 use crate::components::{ChangedAt, InputState, StateHash};
 use crate::hash::entity_hash;
-use crate::simulation::{PendingInput, rehash_entity, update_hash};
+use crate::simulation::{PendingInput, update_hash};
 use crate::{
     Direction, EntityId, Event, Ghost, Input, Motion, Occupancy, Owner, Position, RegionGrid,
     RejectReason, TileMap,
@@ -15,7 +14,7 @@ use crate::{
 /// Everything one movement pass reads and writes.
 pub(crate) struct Ctx<'a> {
     pub(crate) world: &'a mut hecs::World,
-    pub(crate) ids: &'a BTreeMap<EntityId, hecs::Entity>,
+    pub(crate) ids: &'a FxHashMap<EntityId, hecs::Entity>,
     pub(crate) map: &'a TileMap,
     pub(crate) regions: &'a RegionGrid,
     pub(crate) occupancy: &'a mut Occupancy,
@@ -64,16 +63,21 @@ impl Movement {
     }
 
     fn apply_inputs(&mut self, cx: &mut Ctx<'_>) {
+        type Inputs<'q> = hecs::Without<
+            (
+                &'q Position,
+                &'q mut Motion,
+                &'q mut InputState,
+                &'q mut StateHash,
+            ),
+            &'q Ghost,
+        >;
+        let mut view = cx.world.view_mut::<Inputs>();
         for p in cx.inputs {
             let Some(&e) = cx.ids.get(&p.id) else {
                 continue; // despawned after the input was queued
             };
-            let Ok((pos, motion, input)) = cx
-                .world
-                .query_one_mut::<hecs::Without<(&Position, &mut Motion, &mut InputState), &Ghost>>(
-                    e,
-                )
-            else {
+            let Some((pos, motion, input, hash)) = view.get_mut(e) else {
                 continue;
             };
             if p.seq <= input.last_seq {
@@ -96,7 +100,8 @@ impl Movement {
                 }
                 Input::Stop => motion.held = None,
             }
-            rehash_entity(cx.world, e, cx.hash_sum);
+            let new = entity_hash(p.id, pos.0, motion, input.last_seq, hash.player);
+            update_hash(hash, cx.hash_sum, new);
         }
     }
 
@@ -157,6 +162,13 @@ impl Movement {
                 }
             }
         }
+        let mut view = cx.world.view_mut::<(
+            &Position,
+            &mut Motion,
+            &InputState,
+            &mut StateHash,
+            &mut ChangedAt,
+        )>();
         for c in &self.candidates {
             let to = c.from + c.dir.offset();
             let won = match c.outcome {
@@ -164,9 +176,7 @@ impl Movement {
                 Ok(_) => Err(RejectReason::Reserved),
                 Err(reason) => Err(reason),
             };
-            let Ok((motion, changed)) =
-                cx.world.query_one_mut::<(&mut Motion, &mut ChangedAt)>(c.e)
-            else {
+            let Some((pos, motion, input, hash, changed)) = view.get_mut(c.e) else {
                 continue;
             };
             changed.0 = cx.tick;
@@ -191,7 +201,8 @@ impl Movement {
                     });
                 }
             }
-            rehash_entity(cx.world, c.e, cx.hash_sum);
+            let new = entity_hash(c.id, pos.0, motion, input.last_seq, hash.player);
+            update_hash(hash, cx.hash_sum, new);
         }
         for c in &self.candidates {
             if let Ok(i) = c.outcome {

@@ -1,6 +1,8 @@
 //! [`Simulation`]: one space's world, advanced one fixed tick at a time.
 
 use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use glam::IVec2;
@@ -131,7 +133,8 @@ pub(crate) struct PendingInput {
 /// other gets [`RejectReason::Reserved`]. The tick ends with a 64-bit state hash.
 pub struct Simulation {
     pub(crate) world: hecs::World,
-    pub(crate) ids: BTreeMap<EntityId, hecs::Entity>,
+    /// Id → hecs entity. A hash map for O(1) lookups; never iterated where order could leak.
+    pub(crate) ids: FxHashMap<EntityId, hecs::Entity>,
     map: Arc<TileMap>,
     regions: RegionGrid,
     occupancy: Occupancy,
@@ -179,7 +182,7 @@ impl Simulation {
         let occupancy = Occupancy::new(&map);
         let mut sim = Simulation {
             world: hecs::World::new(),
-            ids: BTreeMap::new(),
+            ids: FxHashMap::default(),
             regions,
             occupancy,
             rng: ChaCha8Rng::seed_from_u64(config.seed),
@@ -285,7 +288,9 @@ impl Simulation {
 
     /// All entities, by id.
     pub fn entities(&self) -> impl Iterator<Item = EntityState> + '_ {
-        self.ids.keys().filter_map(|id| self.state(*id))
+        let mut ids: Vec<EntityId> = self.ids.keys().copied().collect();
+        ids.sort_unstable();
+        ids.into_iter().filter_map(|id| self.state(id))
     }
 
     /// Checks the occupancy grid against entity positions and the incremental hash against a

@@ -32,6 +32,8 @@ mod client;
 mod cluster;
 mod common;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod server;
 mod snapshot;
 

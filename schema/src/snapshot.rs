@@ -357,9 +357,9 @@ impl WireSnapshot {
                 value: i64::from(bad.code),
             });
         }
-        let full = s.updates().map_or(Ok(Vec::new()), |v| {
-            v.iter().map(|u| full_from_wire(u)).collect()
-        })?;
+        let full = s
+            .updates()
+            .map_or(Ok(Vec::new()), |v| v.iter().map(full_from_wire).collect())?;
         Ok(WireSnapshot {
             tick: s.tick(),
             baseline: s.baseline(),

@@ -1,0 +1,5 @@
+//! Fuzzes the client root type: verify + decode (+ apply for snapshots) + stable re-encoding.
+//! Run with `cargo +nightly fuzz run client` from the repository root (or `make fuzz`).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| schema::fuzzing::client(data));

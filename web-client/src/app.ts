@@ -218,7 +218,7 @@ async function showSpace(id: string): Promise<void> {
   const err = errorBox();
   r.append(h('div', { class: 'loading' }, h('p', {}, 'Joining…'), err));
   let space: Space;
-  let wsUrl = defaultWsUrl();
+  let wsUrl = defaultWsUrl(id);
   let token = savedToken()!;
   let account: { name: string } | null = null;
   let raw: TiledMap;

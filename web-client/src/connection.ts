@@ -22,9 +22,10 @@ export interface ConnectionOptions {
   WebSocketImpl?: typeof WebSocket;
 }
 
-export function defaultWsUrl(): string {
+/** The gateway of this origin for a space: `/ws?space={id}`. */
+export function defaultWsUrl(space: string): string {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${proto}//${location.host}/ws`;
+  return `${proto}//${location.host}/ws?space=${encodeURIComponent(space)}`;
 }
 
 export class Connection {

@@ -4,6 +4,12 @@
 
 import { decodeServer, encodeClient, type ClientMsg, type ServerMsg } from './protocol';
 
+/**
+ * Server error codes after which reconnecting cannot help: unauthorized (2), wrong protocol
+ * version (3), unknown space (8), not a member (9), replaced by a newer connection (10).
+ */
+export const FATAL_ERRORS = new Set([2, 3, 8, 9, 10]);
+
 export interface ConnectionEvents {
   message(msg: ServerMsg): void;
   /** A connection (first, reconnect or migration) got its Welcome. */
@@ -127,6 +133,14 @@ export class Connection {
         this.outbox = [];
         this.events.message(msg);
         for (const m of queued) this.send(m);
+        return;
+      }
+      if (msg.type === 'error' && FATAL_ERRORS.has(msg.code)) {
+        // Retrying cannot help (bad token, unknown space, replaced by a newer tab...).
+        this.closedByUser = true;
+        this.events.message(msg);
+        this.events.status('closed', msg.message || `error ${msg.code}`);
+        ws.close(1000, 'fatal error');
         return;
       }
       if (msg.type === 'migrate') {

@@ -4,6 +4,7 @@ import { ServerBody } from '../src/generated/plaza/server/server-body.js';
 import { ServerMessage } from '../src/generated/plaza/server/server-message.js';
 import { Welcome } from '../src/generated/plaza/server/welcome.js';
 import { Migrate } from '../src/generated/plaza/server/migrate.js';
+import { Error as WireError } from '../src/generated/plaza/server/error.js';
 import { Connection } from '../src/connection';
 import { decodeClient, PROTOCOL_VERSION, type ServerMsg } from '../src/protocol';
 
@@ -57,6 +58,13 @@ function migrate(url: string, ticket: string): Uint8Array {
   const b = new flatbuffers.Builder(64);
   const m = Migrate.createMigrate(b, b.createString(url), b.createString(ticket));
   b.finish(ServerMessage.createServerMessage(b, PROTOCOL_VERSION, ServerBody.Migrate, m));
+  return b.asUint8Array();
+}
+
+function error(code: number): Uint8Array {
+  const b = new flatbuffers.Builder(64);
+  const e = WireError.createError(b, code, b.createString('nope'));
+  b.finish(ServerMessage.createServerMessage(b, PROTOCOL_VERSION, ServerBody.Error, e));
   return b.asUint8Array();
 }
 
@@ -147,5 +155,23 @@ describe('Connection', () => {
     vi.advanceTimersByTime(10000);
     expect(FakeSocket.all.length).toBe(1);
     c.close();
+  });
+
+  it('stops after a fatal error (replaced by a newer connection) but retries after a transient one', () => {
+    const { got, statuses } = connect();
+    FakeSocket.all[0].open();
+    FakeSocket.all[0].deliver(welcome(7n));
+    FakeSocket.all[0].deliver(error(12)); // shutting down: transient
+    FakeSocket.all[0].close(1001);
+    vi.advanceTimersByTime(300);
+    expect(FakeSocket.all.length).toBe(2);
+    FakeSocket.all[1].open();
+    FakeSocket.all[1].deliver(welcome(7n));
+    FakeSocket.all[1].deliver(error(10)); // replaced: fatal
+    expect(FakeSocket.all[1].readyState).toBe(3);
+    vi.advanceTimersByTime(10000);
+    expect(FakeSocket.all.length).toBe(2);
+    expect(statuses[statuses.length - 1]).toBe('closed');
+    expect(got.filter((m) => m.type === 'error').map((m) => (m as { code: number }).code)).toEqual([12, 10]);
   });
 });

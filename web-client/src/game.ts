@@ -307,6 +307,10 @@ export class Game {
         this.clock = new ServerClock(this.tickMs, 1);
         this.history.reset();
         this.needsResync = true;
+        // The server replays the space's chat history after every Welcome: drop our copy of
+        // space lines so a reconnect does not show them twice (nearby lines are not replayed).
+        this.chat = this.chat.filter((c) => c.scope !== 'space');
+        this.opts.onChange('chat');
         this.lastServerTick = m.tick;
         this.opts.onChange('status');
         break;
@@ -337,7 +341,8 @@ export class Game {
       case 'migrate':
         break; // the connection follows it; the next Welcome resyncs
       case 'error':
-        this.opts.onError(`${m.message} (code ${m.code})`);
+        // NOT_NEAR (5): a late signal to a peer that just went far; expected, not shown.
+        if (m.code !== 5) this.opts.onError(`${m.message} (code ${m.code})`);
         break;
       case 'pong':
         this.ping = performance.now() - m.clientTime;

@@ -164,7 +164,9 @@ export class Renderer {
       ctx.ellipse(x + tw / 2, y + th * 0.88, tw * 0.45, th * 0.16, 0, 0, Math.PI * 2);
       ctx.fill();
     }
-    const row = ((s.avatar % 8) + 8) % 8;
+    // Avatar 0 is "none chosen": vary the sprite by entity so players are told apart.
+    const avatar = s.avatar === 0 ? Number(BigInt(s.id) % 8n) : s.avatar;
+    const row = ((avatar % 8) + 8) % 8;
     const col = s.facing ?? 2;
     if (this.avatars && this.avatars.complete && this.avatars.naturalWidth > 0) {
       ctx.drawImage(this.avatars, col * AVATAR_SIZE, row * AVATAR_SIZE, AVATAR_SIZE, AVATAR_SIZE, x, y, tw, th);

@@ -407,8 +407,11 @@ export class Game {
         // server disagrees.
         const st = this.predictor.state;
         const same = st.pos.x === self.position.x && st.pos.y === self.position.y;
-        if (!same || !this.predictor.hasUnacked()) this.predictor.rebase(server);
-        if (same) this.predictor.corrections = Math.max(0, this.predictor.corrections - 1);
+        if (!same || !this.predictor.hasUnacked()) {
+          this.predictor.rebase(server);
+          // Standing where we were is a resync, not a correction.
+          if (same) this.predictor.corrections--;
+        }
         this.needsResync = false;
       } else if (this.predictor.reconcile(server)) {
         if (this.walker) {

@@ -1,6 +1,69 @@
-//! `plaza`: the Plaza server binary.
+//! `plaza`: the Plaza server binary. See `plaza --help`.
 
-fn main() -> anyhow::Result<()> {
-    println!("plaza: server not built yet");
+use anyhow::Context as _;
+use clap::Parser as _;
+use net::config::{Cli, Command, ServeArgs, ServeConfig};
+use net::{AppState, Shutdown};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args, cli.config.as_deref()).await,
+    }
+}
+
+async fn serve(args: ServeArgs, config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let config = ServeConfig::load(args, config_file)?;
+    let listen = config.listen;
+    let web_dir = config.web_dir.clone();
+    let state = AppState::open(config).await.context("cannot start")?;
+    tracing::info!(backend = ?state.store.backend(), "database ready");
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    if !web_dir.join("index.html").is_file() {
+        tracing::warn!(dir = %web_dir.display(), "web client not built; serving the API only");
+    }
+    tracing::info!("Plaza is up: open http://{addr}/");
+    tokio::spawn(trigger_on_signal(state.shutdown.clone()));
+    net::serve(listener, state).await?;
+    tracing::info!("bye");
     Ok(())
+}
+
+/// Triggers `shutdown` on SIGINT (ctrl-c) or SIGTERM.
+async fn trigger_on_signal(shutdown: Shutdown) {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT: shutting down"),
+        () = term => tracing::info!("SIGTERM: shutting down"),
+    }
+    shutdown.trigger();
 }

@@ -1,0 +1,360 @@
+//! Configuration: command-line flags, `PLAZA_*` environment variables and an optional TOML
+//! file, in that order of precedence, over built-in defaults.
+//!
+//! ```toml
+//! # plaza.toml — every key is optional
+//! listen = "0.0.0.0:8080"
+//! data_dir = "/var/lib/plaza"
+//! database_url = "postgres://plaza@db/plaza"   # default: sqlite:<data_dir>/plaza.db
+//! jwt_secret = "…"                              # default: generated once into <data_dir>/jwt_secret
+//! web_dir = "web-client/dist"
+//! assets_dir = "assets"
+//! token_ttl_secs = 604800
+//! chat_history = 200
+//! tick_hz = 20
+//! auth_rate_per_minute = 30
+//! auth_burst = 10
+//! max_body_bytes = 65536
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+/// `plaza`: the Plaza server.
+#[derive(Debug, Parser)]
+#[command(
+    name = "plaza",
+    version,
+    about = "Plaza: a spatial simulation server for shared 2D worlds"
+)]
+pub struct Cli {
+    /// TOML configuration file (flags and PLAZA_* variables override it).
+    #[arg(long, global = true, env = "PLAZA_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `plaza` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (REST, WebSocket, web client) until SIGINT/SIGTERM.
+    Serve(ServeArgs),
+}
+
+/// Flags of `plaza serve`. Each may also come from its environment variable or the TOML file.
+#[derive(Debug, Default, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "PLAZA_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Folder for the SQLite database and the generated JWT secret [default: ./data].
+    #[arg(long, env = "PLAZA_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: `sqlite:PATH` or `postgres://…` [default: sqlite:<data-dir>/plaza.db].
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Secret for signing JWTs [default: generated once into <data-dir>/jwt_secret].
+    #[arg(
+        long,
+        env = "PLAZA_JWT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub jwt_secret: Option<String>,
+    /// The built web client, served at `/` [default: web-client/dist].
+    #[arg(long, env = "PLAZA_WEB_DIR", value_name = "DIR")]
+    pub web_dir: Option<PathBuf>,
+    /// Folder with `maps/*.json` and `tiles/` [default: assets].
+    #[arg(long, env = "PLAZA_ASSETS_DIR", value_name = "DIR")]
+    pub assets_dir: Option<PathBuf>,
+    /// Lifetime of issued tokens, in seconds [default: 604800 = 7 days].
+    #[arg(long, env = "PLAZA_TOKEN_TTL_SECS", value_name = "SECS")]
+    pub token_ttl_secs: Option<u64>,
+    /// Chat lines kept per space [default: 200].
+    #[arg(long, env = "PLAZA_CHAT_HISTORY", value_name = "N")]
+    pub chat_history: Option<u32>,
+    /// Simulation ticks per second [default: 20].
+    #[arg(long, env = "PLAZA_TICK_HZ", value_name = "HZ")]
+    pub tick_hz: Option<u32>,
+    /// Sustained auth requests per minute per client IP [default: 30].
+    #[arg(long, env = "PLAZA_AUTH_RATE_PER_MINUTE", value_name = "N")]
+    pub auth_rate_per_minute: Option<u32>,
+    /// Auth requests a client IP may burst before being limited [default: 10].
+    #[arg(long, env = "PLAZA_AUTH_BURST", value_name = "N")]
+    pub auth_burst: Option<u32>,
+    /// Largest accepted REST request body, in bytes [default: 65536].
+    #[arg(long, env = "PLAZA_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+}
+
+/// The TOML file: the same keys as [`ServeArgs`], in snake case.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// See [`ServeArgs::listen`].
+    pub listen: Option<SocketAddr>,
+    /// See [`ServeArgs::data_dir`].
+    pub data_dir: Option<PathBuf>,
+    /// See [`ServeArgs::database_url`].
+    pub database_url: Option<String>,
+    /// See [`ServeArgs::jwt_secret`].
+    pub jwt_secret: Option<String>,
+    /// See [`ServeArgs::web_dir`].
+    pub web_dir: Option<PathBuf>,
+    /// See [`ServeArgs::assets_dir`].
+    pub assets_dir: Option<PathBuf>,
+    /// See [`ServeArgs::token_ttl_secs`].
+    pub token_ttl_secs: Option<u64>,
+    /// See [`ServeArgs::chat_history`].
+    pub chat_history: Option<u32>,
+    /// See [`ServeArgs::tick_hz`].
+    pub tick_hz: Option<u32>,
+    /// See [`ServeArgs::auth_rate_per_minute`].
+    pub auth_rate_per_minute: Option<u32>,
+    /// See [`ServeArgs::auth_burst`].
+    pub auth_burst: Option<u32>,
+    /// See [`ServeArgs::max_body_bytes`].
+    pub max_body_bytes: Option<usize>,
+}
+
+/// Errors while reading the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The TOML file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML file is not valid.
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: toml::de::Error,
+    },
+    /// A value is out of range.
+    #[error("invalid setting {key}: {reason}")]
+    Invalid {
+        /// The setting.
+        key: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The resolved settings of `plaza serve`.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Folder for the SQLite database and the generated JWT secret.
+    pub data_dir: PathBuf,
+    /// Database URL (`sqlite:…` or `postgres://…`).
+    pub database_url: String,
+    /// JWT signing secret, if configured; else one is generated into `data_dir`.
+    pub jwt_secret: Option<String>,
+    /// The built web client.
+    pub web_dir: PathBuf,
+    /// Folder with `maps/*.json` and `tiles/`.
+    pub assets_dir: PathBuf,
+    /// Lifetime of issued tokens, in seconds.
+    pub token_ttl_secs: u64,
+    /// Chat lines kept per space.
+    pub chat_history: u32,
+    /// Simulation ticks per second.
+    pub tick_hz: u32,
+    /// Sustained auth requests per minute per client IP.
+    pub auth_rate_per_minute: u32,
+    /// Auth request burst per client IP.
+    pub auth_burst: u32,
+    /// Largest accepted REST request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig::resolve(ServeArgs::default(), FileConfig::default())
+            .expect("defaults are valid")
+    }
+}
+
+impl ServeConfig {
+    /// Defaults for a server whose data lives in `data_dir` (handy in tests).
+    pub fn with_data_dir(data_dir: &Path) -> ServeConfig {
+        ServeConfig::resolve(
+            ServeArgs {
+                data_dir: Some(data_dir.to_owned()),
+                ..ServeArgs::default()
+            },
+            FileConfig::default(),
+        )
+        .expect("defaults are valid")
+    }
+
+    /// Reads the optional TOML file and merges: flags/env over file over defaults.
+    pub fn load(args: ServeArgs, file: Option<&Path>) -> Result<ServeConfig, ConfigError> {
+        let file_config = match file {
+            None => FileConfig::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path: path.to_owned(),
+                    source,
+                })?
+            }
+        };
+        ServeConfig::resolve(args, file_config)
+    }
+
+    /// Merges flags/env (`args`) over the file over defaults, and checks ranges.
+    pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<ServeConfig, ConfigError> {
+        let data_dir = args
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = args
+            .database_url
+            .or(file.database_url)
+            .filter(|u| !u.trim().is_empty())
+            .unwrap_or_else(|| format!("sqlite:{}", data_dir.join("plaza.db").display()));
+        let config = ServeConfig {
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            database_url,
+            jwt_secret: args
+                .jwt_secret
+                .or(file.jwt_secret)
+                .filter(|s| !s.is_empty()),
+            web_dir: args
+                .web_dir
+                .or(file.web_dir)
+                .unwrap_or_else(|| PathBuf::from("web-client/dist")),
+            assets_dir: args
+                .assets_dir
+                .or(file.assets_dir)
+                .unwrap_or_else(|| PathBuf::from("assets")),
+            token_ttl_secs: args
+                .token_ttl_secs
+                .or(file.token_ttl_secs)
+                .unwrap_or(7 * 24 * 3600),
+            chat_history: args.chat_history.or(file.chat_history).unwrap_or(200),
+            tick_hz: args.tick_hz.or(file.tick_hz).unwrap_or(20),
+            auth_rate_per_minute: args
+                .auth_rate_per_minute
+                .or(file.auth_rate_per_minute)
+                .unwrap_or(30),
+            auth_burst: args.auth_burst.or(file.auth_burst).unwrap_or(10),
+            max_body_bytes: args
+                .max_body_bytes
+                .or(file.max_body_bytes)
+                .unwrap_or(64 * 1024),
+            data_dir,
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                reason: reason.to_owned(),
+            })
+        };
+        if let Some(secret) = &self.jwt_secret
+            && secret.len() < 16
+        {
+            return invalid("jwt_secret", "must be at least 16 bytes");
+        }
+        if self.token_ttl_secs < 60 {
+            return invalid("token_ttl_secs", "must be at least 60");
+        }
+        if self.chat_history == 0 {
+            return invalid("chat_history", "must be at least 1");
+        }
+        if !(1..=1000).contains(&self.tick_hz) {
+            return invalid("tick_hz", "must be in 1..=1000");
+        }
+        if self.auth_rate_per_minute == 0 || self.auth_burst == 0 {
+            return invalid("auth_rate_per_minute/auth_burst", "must be at least 1");
+        }
+        if self.max_body_bytes < 1024 {
+            return invalid("max_body_bytes", "must be at least 1024");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let c = ServeConfig::default();
+        assert_eq!(c.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(c.data_dir, PathBuf::from("data"));
+        assert_eq!(c.database_url, "sqlite:data/plaza.db");
+        assert_eq!(c.web_dir, PathBuf::from("web-client/dist"));
+        assert!(c.jwt_secret.is_none());
+    }
+
+    #[test]
+    fn flags_override_file_override_defaults() {
+        let file: FileConfig = toml::from_str(
+            "listen = \"0.0.0.0:9000\"\ndata_dir = \"/srv/plaza\"\nchat_history = 50\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            listen: Some("127.0.0.1:7000".parse().unwrap()),
+            ..ServeArgs::default()
+        };
+        let c = ServeConfig::resolve(args, file).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:7000".parse().unwrap());
+        assert_eq!(c.data_dir, PathBuf::from("/srv/plaza"));
+        assert_eq!(c.database_url, "sqlite:/srv/plaza/plaza.db");
+        assert_eq!(c.chat_history, 50);
+    }
+
+    #[test]
+    fn unknown_file_keys_and_bad_values_are_errors() {
+        assert!(toml::from_str::<FileConfig>("lisen = \"x\"").is_err());
+        let short = ServeArgs {
+            jwt_secret: Some("short".into()),
+            ..ServeArgs::default()
+        };
+        assert!(matches!(
+            ServeConfig::resolve(short, FileConfig::default()),
+            Err(ConfigError::Invalid {
+                key: "jwt_secret",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn cli_parses_serve() {
+        let cli = Cli::try_parse_from(["plaza", "serve", "--listen", "127.0.0.1:9999"]).unwrap();
+        #[allow(unreachable_patterns)]
+        match cli.command {
+            Command::Serve(args) => {
+                assert_eq!(args.listen, Some("127.0.0.1:9999".parse().unwrap()))
+            }
+            _ => panic!("expected serve"),
+        }
+    }
+}

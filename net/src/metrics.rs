@@ -1,0 +1,199 @@
+//! Prometheus metrics, served as text at `GET /metrics`.
+//!
+//! The handles are cheap to clone and lock-free to update; the tick driver and the
+//! WebSocket gateway reach them through `state.metrics`:
+//!
+//! ```
+//! # let metrics = net::metrics::Metrics::new();
+//! use net::metrics::{RegionLabels, RejectLabels, SpaceLabels};
+//! let region = RegionLabels::new("abc123", "0,0");
+//! metrics.tick_duration.get_or_create(&region).observe(0.0012);
+//! metrics.entities.get_or_create(&region).set(17);
+//! metrics.clients.get_or_create(&SpaceLabels::new("abc123")).inc();
+//! metrics.bytes_out.get_or_create(&SpaceLabels::new("abc123")).inc_by(512);
+//! metrics.rejected_frames.get_or_create(&RejectLabels::new("abc123", "bad_buffer")).inc();
+//! assert!(metrics.encode().contains("plaza_entities{space=\"abc123\",region=\"0,0\"} 17"));
+//! ```
+//!
+//! More metrics can be added at startup with [`Metrics::register`].
+
+use std::sync::Mutex;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Metric, Registry};
+
+/// The `Content-Type` of the `/metrics` answer.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Labels of per-region metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RegionLabels {
+    /// Space id.
+    pub space: String,
+    /// Region, e.g. `"0,1"` (column, row).
+    pub region: String,
+}
+
+impl RegionLabels {
+    /// Labels for `region` of `space`.
+    pub fn new(space: &str, region: &str) -> RegionLabels {
+        RegionLabels {
+            space: space.to_owned(),
+            region: region.to_owned(),
+        }
+    }
+}
+
+/// Labels of per-space metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SpaceLabels {
+    /// Space id.
+    pub space: String,
+}
+
+impl SpaceLabels {
+    /// Labels for `space`.
+    pub fn new(space: &str) -> SpaceLabels {
+        SpaceLabels {
+            space: space.to_owned(),
+        }
+    }
+}
+
+/// Labels of rejected frames.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RejectLabels {
+    /// Space id (empty before the client joined one).
+    pub space: String,
+    /// Why, e.g. `bad_buffer`, `too_large`, `rate_limited`.
+    pub reason: String,
+}
+
+impl RejectLabels {
+    /// Labels for a frame rejected in `space` for `reason`.
+    pub fn new(space: &str, reason: &str) -> RejectLabels {
+        RejectLabels {
+            space: space.to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+}
+
+/// Labels of HTTP responses.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    /// Response status code.
+    pub status: u16,
+}
+
+/// The constructor of tick-duration histograms.
+pub type HistogramFn = fn() -> Histogram;
+
+fn tick_histogram() -> Histogram {
+    // 0.1 ms … ~0.8 s.
+    Histogram::new(exponential_buckets(0.0001, 2.0, 14))
+}
+
+/// Every metric of the server.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    /// `plaza_tick_duration_seconds{space,region}`: time of one sim step + interest + encode.
+    pub tick_duration: Family<RegionLabels, Histogram, HistogramFn>,
+    /// `plaza_entities{space,region}`: entities simulated.
+    pub entities: Family<RegionLabels, Gauge>,
+    /// `plaza_clients{space}`: connected clients.
+    pub clients: Family<SpaceLabels, Gauge>,
+    /// `plaza_bytes_in_total{space}`: WebSocket bytes received.
+    pub bytes_in: Family<SpaceLabels, Counter>,
+    /// `plaza_bytes_out_total{space}`: WebSocket bytes sent.
+    pub bytes_out: Family<SpaceLabels, Counter>,
+    /// `plaza_rejected_frames_total{space,reason}`: client frames refused.
+    pub rejected_frames: Family<RejectLabels, Counter>,
+    /// `plaza_http_responses_total{status}`: REST responses by status.
+    pub http_responses: Family<HttpLabels, Counter>,
+    /// `plaza_auth_rate_limited_total`: auth requests refused with 429.
+    pub auth_rate_limited: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::default();
+        let tick_duration =
+            Family::<RegionLabels, Histogram, HistogramFn>::new_with_constructor(tick_histogram);
+        let entities = Family::<RegionLabels, Gauge>::default();
+        let clients = Family::<SpaceLabels, Gauge>::default();
+        let bytes_in = Family::<SpaceLabels, Counter>::default();
+        let bytes_out = Family::<SpaceLabels, Counter>::default();
+        let rejected_frames = Family::<RejectLabels, Counter>::default();
+        let http_responses = Family::<HttpLabels, Counter>::default();
+        let auth_rate_limited = Counter::default();
+        registry.register(
+            "plaza_tick_duration_seconds",
+            "Duration of one tick (sim step, interest, encode)",
+            tick_duration.clone(),
+        );
+        registry.register("plaza_entities", "Entities simulated", entities.clone());
+        registry.register("plaza_clients", "Connected clients", clients.clone());
+        registry.register(
+            "plaza_bytes_in",
+            "WebSocket bytes received",
+            bytes_in.clone(),
+        );
+        registry.register("plaza_bytes_out", "WebSocket bytes sent", bytes_out.clone());
+        registry.register(
+            "plaza_rejected_frames",
+            "Client frames refused",
+            rejected_frames.clone(),
+        );
+        registry.register(
+            "plaza_http_responses",
+            "REST responses by status",
+            http_responses.clone(),
+        );
+        registry.register(
+            "plaza_auth_rate_limited",
+            "Auth requests refused by the rate limiter",
+            auth_rate_limited.clone(),
+        );
+        Metrics {
+            registry: Mutex::new(registry),
+            tick_duration,
+            entities,
+            clients,
+            bytes_in,
+            bytes_out,
+            rejected_frames,
+            http_responses,
+            auth_rate_limited,
+        }
+    }
+
+    /// Registers one more metric (call at startup; keep a clone of `metric` to update it).
+    pub fn register(&self, name: &str, help: &str, metric: impl Metric) {
+        self.registry
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .register(name, help, metric);
+    }
+
+    /// The Prometheus/OpenMetrics text of every metric.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
+        out
+    }
+}

@@ -57,9 +57,30 @@ pub(crate) struct Cand {
 pub(crate) struct Scratch {
     /// Per entity index: a stamp telling whether it is in the observer's old/new set.
     marks: Vec<u32>,
+    /// Per entity index: its slot, valid where `marks` says it is visible.
+    slot_of: Vec<u16>,
     stamp: u32,
     cands: Vec<Cand>,
     enters: Vec<Cand>,
+    leaves: Vec<u16>,
+    refresh: Vec<u16>,
+}
+
+impl Scratch {
+    /// Reserves `n` fresh stamp values and sizes the per-entity arrays; returns the first.
+    fn stamps(&mut self, n: u32, ents: usize) -> u32 {
+        if self.marks.len() < ents {
+            self.marks.resize(ents, 0);
+            self.slot_of.resize(ents, 0);
+        }
+        if self.stamp >= u32::MAX - n {
+            self.marks.fill(0);
+            self.stamp = 0;
+        }
+        let first = self.stamp + 1;
+        self.stamp += n;
+        first
+    }
 }
 
 /// A set of used slots, lowest-free-first.
@@ -102,6 +123,10 @@ pub(crate) struct Observer {
     center: Option<IVec2>,
     /// Recompute visibility at the next update whatever changed.
     pub(crate) force: bool,
+    /// Whether the cap excluded some entity that qualified at the last full computation
+    /// (then unchanged entities may enter when others leave, so changes alone do not tell
+    /// the new set).
+    capped: bool,
     /// The view at `last_tick`, by slot.
     current: Vec<Option<SlotRec>>,
     used: SlotSet,
@@ -127,6 +152,7 @@ impl Observer {
             last_tick: None,
             center: None,
             force: true,
+            capped: false,
             current: Vec::new(),
             used: SlotSet::default(),
             acked: Vec::new(),
@@ -147,23 +173,30 @@ impl Observer {
     }
 
     /// Advances the observer to `tick`: visible set, field changes, delta.
+    ///
+    /// When the observer's avatar stayed put and the cap excluded nobody last time, only the
+    /// entities that changed in the cells around it can change its view: they are checked
+    /// one by one (the R-tree is not queried). Otherwise the view is recomputed from an
+    /// R-tree query.
     pub(crate) fn step(&mut self, table: &Table, scratch: &mut Scratch, tick: Tick) {
-        let epoch = table.epoch;
         let center = (self.avatar_idx != NONE).then(|| table.ents[self.avatar_idx as usize].pos);
-        let (recompute, fields) = match center {
-            None => (self.force || self.center.is_some(), false),
-            Some(c) if self.force || self.center != Some(c) => (true, true),
-            Some(c) => {
-                let (moved, dirty) = table.cells.changed_near(c, self.leave_radius(), epoch);
-                (moved, moved || dirty)
-            }
-        };
         let mut changed = false;
-        if recompute {
-            changed |= self.recompute(center, table, scratch, tick);
-        }
-        if fields {
-            changed |= self.refresh(table, tick);
+        match center {
+            None => {
+                if self.force || self.center.is_some() {
+                    changed |= self.recompute(None, table, scratch, tick);
+                }
+            }
+            Some(c) if self.force || self.center != Some(c) => {
+                changed |= self.recompute(center, table, scratch, tick);
+                changed |= self.refresh(table, tick);
+            }
+            Some(c) if !table.cells.any_near(c, self.leave_radius()) => {}
+            Some(_) if self.capped => {
+                changed |= self.recompute(center, table, scratch, tick);
+                changed |= self.refresh(table, tick);
+            }
+            Some(c) => changed |= self.incremental(c, table, scratch, tick),
         }
         self.center = center;
         self.force = false;
@@ -175,6 +208,117 @@ impl Observer {
         self.stale = false;
         self.first_tick.get_or_insert(tick);
         self.last_tick = Some(tick);
+    }
+
+    /// Updates the view from the entities that changed near an observer that did not move
+    /// and was not capped; returns whether the view changed. Falls back to
+    /// [`Observer::recompute`] when the result would exceed the cap.
+    fn incremental(&mut self, c: IVec2, table: &Table, s: &mut Scratch, tick: Tick) -> bool {
+        let epoch = table.epoch;
+        let was = s.stamps(3, table.ents.len());
+        let (done_was, done_not) = (was + 1, was + 2);
+        let mut count = 0;
+        for (slot, r) in self.current.iter().enumerate() {
+            if let Some(r) = r {
+                s.marks[r.idx as usize] = was;
+                s.slot_of[r.idx as usize] = slot as u16;
+                count += 1;
+            }
+        }
+        s.enters.clear();
+        s.leaves.clear();
+        s.refresh.clear();
+        let big = self.leave_radius();
+        let r = i64::from(self.config.radius.min(1 << 20));
+        let (r2, big2) = (r * r, i64::from(big) * i64::from(big));
+        let skip = if self.config.include_self {
+            NONE
+        } else {
+            self.avatar_idx
+        };
+        let (x0, y0, x1, y1) = table.cells.span(c, big);
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                for &e in table.cells.bucket(x, y) {
+                    let m = s.marks[e as usize];
+                    if m == done_was || m == done_not {
+                        continue;
+                    }
+                    let w = m == was;
+                    s.marks[e as usize] = if w { done_was } else { done_not };
+                    let ent = &table.ents[e as usize];
+                    let d = ent.pos - c;
+                    let d2 = i64::from(d.x) * i64::from(d.x) + i64::from(d.y) * i64::from(d.y);
+                    let eligible = ent.alive && e != skip && (d2 <= r2 || (w && d2 <= big2));
+                    match (w, eligible) {
+                        (true, false) => s.leaves.push(s.slot_of[e as usize]),
+                        (false, true) => s.enters.push(Cand {
+                            d2,
+                            id: ent.id,
+                            idx: e,
+                            was: false,
+                        }),
+                        (true, true) if ent.changed == epoch => {
+                            s.refresh.push(s.slot_of[e as usize]);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if count - s.leaves.len() + s.enters.len() > usize::from(self.config.cap) {
+            let changed = self.recompute(Some(c), table, s, tick);
+            return changed | self.refresh(table, tick);
+        }
+        let mut changed = false;
+        s.leaves.sort_unstable();
+        for &slot in &s.leaves {
+            self.current[usize::from(slot)] = None;
+            self.used.free(usize::from(slot));
+            self.log.push_back(Change {
+                tick,
+                slot,
+                rec: None,
+            });
+            changed = true;
+        }
+        s.enters.sort_unstable_by_key(|c| (c.d2, c.id));
+        for c in &s.enters {
+            self.enter(c.idx, table, tick);
+            changed = true;
+        }
+        s.refresh.sort_unstable();
+        for &slot in &s.refresh {
+            let cur = &mut self.current[usize::from(slot)];
+            let old = cur.expect("refreshed slots are visible");
+            let new = SlotRec::of(&table.ents[old.idx as usize], old.idx);
+            if new != old {
+                *cur = Some(new);
+                self.log.push_back(Change {
+                    tick,
+                    slot,
+                    rec: Some(new),
+                });
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// Gives entity `idx` the lowest free slot.
+    fn enter(&mut self, idx: u32, table: &Table, tick: Tick) {
+        let slot = self.used.alloc();
+        let rec = SlotRec::of(&table.ents[idx as usize], idx);
+        let i = usize::from(slot);
+        if self.current.len() <= i {
+            self.current.resize(i + 1, None);
+        }
+        self.current[i] = Some(rec);
+        self.log.push_back(Change {
+            tick,
+            slot,
+            rec: Some(rec),
+        });
     }
 
     fn leave_radius(&self) -> i32 {
@@ -191,15 +335,8 @@ impl Observer {
         s: &mut Scratch,
         tick: Tick,
     ) -> bool {
-        if s.marks.len() < table.ents.len() {
-            s.marks.resize(table.ents.len(), 0);
-        }
-        if s.stamp >= u32::MAX - 2 {
-            s.marks.fill(0);
-            s.stamp = 0;
-        }
-        s.stamp += 2;
-        let (was, now) = (s.stamp, s.stamp + 1);
+        let was = s.stamps(2, table.ents.len());
+        let now = was + 1;
         for r in self.current.iter().flatten() {
             s.marks[r.idx as usize] = was;
         }
@@ -232,6 +369,7 @@ impl Observer {
             });
         }
         let cap = usize::from(self.config.cap);
+        self.capped = s.cands.len() > cap;
         if s.cands.len() > cap {
             if cap > 0 {
                 s.cands
@@ -261,18 +399,7 @@ impl Observer {
         s.enters.extend(s.cands.iter().filter(|c| !c.was));
         s.enters.sort_unstable_by_key(|c| (c.d2, c.id));
         for c in &s.enters {
-            let slot = self.used.alloc();
-            let rec = SlotRec::of(&table.ents[c.idx as usize], c.idx);
-            let i = usize::from(slot);
-            if self.current.len() <= i {
-                self.current.resize(i + 1, None);
-            }
-            self.current[i] = Some(rec);
-            self.log.push_back(Change {
-                tick,
-                slot,
-                rec: Some(rec),
-            });
+            self.enter(c.idx, table, tick);
             changed = true;
         }
         changed

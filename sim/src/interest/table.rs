@@ -17,7 +17,7 @@ pub(crate) type Point = GeomWithData<[i32; 2], u32>;
 pub(crate) const NONE: u32 = u32::MAX;
 
 /// Side of a change-grid cell is `1 << CELL_SHIFT` tiles.
-const CELL_SHIFT: u32 = 3;
+const CELL_SHIFT: u32 = 2;
 
 /// When more than `size / BULK_DIVISOR` points change in one tick, the R-tree is rebuilt
 /// with a bulk load instead of removing and inserting them one by one (measured in the
@@ -45,65 +45,98 @@ pub(crate) struct Ent {
     pub(crate) peers: Vec<u32>,
 }
 
-/// Per-cell stamps of the last epoch in which an entity appeared in, left, or changed in
-/// the cell.
+/// A coarse grid over the map listing, per cell, the entities that changed in the current
+/// epoch (moved into or out of the cell, appeared, died, or changed a visible field there).
+/// Observers that did not move only look at these lists.
 #[derive(Debug, Default)]
 pub(crate) struct Cells {
     w: i32,
     h: i32,
-    /// Epoch of the last position change (move, spawn, despawn) touching the cell.
-    moved: Vec<u64>,
-    /// Epoch of the last change of any visible field touching the cell.
-    dirty: Vec<u64>,
+    /// `(cell, entity index)` of this epoch's changes, before bucketing.
+    touched: Vec<(u32, u32)>,
+    /// Bucket `c` is `items[start[c]..start[c + 1]]`.
+    start: Vec<u32>,
+    items: Vec<u32>,
 }
 
 impl Cells {
     fn ensure(&mut self, map: &TileMap) {
-        let w = (map.width() as i32 + (1 << CELL_SHIFT) - 1) >> CELL_SHIFT;
-        let h = (map.height() as i32 + (1 << CELL_SHIFT) - 1) >> CELL_SHIFT;
+        let w = ((map.width() as i32 + (1 << CELL_SHIFT) - 1) >> CELL_SHIFT).max(1);
+        let h = ((map.height() as i32 + (1 << CELL_SHIFT) - 1) >> CELL_SHIFT).max(1);
         if (w, h) != (self.w, self.h) {
-            self.w = w.max(1);
-            self.h = h.max(1);
-            let n = (self.w * self.h) as usize;
-            // Everything counts as changed after a resize.
-            self.moved = vec![u64::MAX; n];
-            self.dirty = vec![u64::MAX; n];
+            self.w = w;
+            self.h = h;
+            self.start = vec![0; (w * h) as usize + 1];
         }
     }
 
-    fn cell(&self, p: IVec2) -> usize {
+    fn cell(&self, p: IVec2) -> u32 {
         let x = (p.x >> CELL_SHIFT).clamp(0, self.w - 1);
         let y = (p.y >> CELL_SHIFT).clamp(0, self.h - 1);
-        (y * self.w + x) as usize
+        (y * self.w + x) as u32
     }
 
-    fn mark(&mut self, p: IVec2, moved: bool, epoch: u64) {
+    fn begin(&mut self) {
+        self.touched.clear();
+    }
+
+    /// Lists entity `idx` under the cell of `p`.
+    fn touch(&mut self, p: IVec2, idx: u32) {
         let c = self.cell(p);
-        self.dirty[c] = epoch;
-        if moved {
-            self.moved[c] = epoch;
-        }
+        self.touched.push((c, idx));
     }
 
-    /// Whether a position (first) or any visible field (second) changed in `epoch` in a cell
-    /// overlapping the square of half-side `radius` around `center`.
-    pub(crate) fn changed_near(&self, center: IVec2, radius: i32, epoch: u64) -> (bool, bool) {
-        let lo = self.cell(center - IVec2::splat(radius));
-        let hi = self.cell(center + IVec2::splat(radius));
-        let (x0, y0) = (lo as i32 % self.w, lo as i32 / self.w);
-        let (x1, y1) = (hi as i32 % self.w, hi as i32 / self.w);
-        let mut dirty = false;
-        for y in y0..=y1 {
-            let row = (y * self.w) as usize;
-            for x in x0..=x1 {
-                let c = row + x as usize;
-                if self.moved[c] >= epoch {
-                    return (true, true);
-                }
-                dirty |= self.dirty[c] >= epoch;
-            }
+    /// Buckets this epoch's changes by cell (a counting sort).
+    fn finish(&mut self) {
+        self.start.fill(0);
+        for &(c, _) in &self.touched {
+            self.start[c as usize + 1] += 1;
         }
-        (false, dirty)
+        for c in 1..self.start.len() {
+            self.start[c] += self.start[c - 1];
+        }
+        self.items.clear();
+        self.items.resize(self.touched.len(), 0);
+        for &(c, idx) in &self.touched {
+            let at = &mut self.start[c as usize];
+            self.items[*at as usize] = idx;
+            *at += 1;
+        }
+        // `start[c]` now holds the end of bucket c: shift right to make it the start again.
+        for c in (1..self.start.len()).rev() {
+            self.start[c] = self.start[c - 1];
+        }
+        self.start[0] = 0;
+    }
+
+    /// The cells overlapping the square of half-side `radius` around `center`, as
+    /// `(x0, y0, x1, y1)` inclusive.
+    pub(crate) fn span(&self, center: IVec2, radius: i32) -> (i32, i32, i32, i32) {
+        let lo = center - IVec2::splat(radius);
+        let hi = center + IVec2::splat(radius);
+        let f = |v: i32, n: i32| (v >> CELL_SHIFT).clamp(0, n - 1);
+        (
+            f(lo.x, self.w),
+            f(lo.y, self.h),
+            f(hi.x, self.w),
+            f(hi.y, self.h),
+        )
+    }
+
+    /// The entities that changed in cell `(x, y)` this epoch (an entity may be listed in two
+    /// cells, or twice).
+    pub(crate) fn bucket(&self, x: i32, y: i32) -> &[u32] {
+        let c = (y * self.w + x) as usize;
+        &self.items[self.start[c] as usize..self.start[c + 1] as usize]
+    }
+
+    /// Whether any entity changed this epoch in the cells around `center`.
+    pub(crate) fn any_near(&self, center: IVec2, radius: i32) -> bool {
+        let (x0, y0, x1, y1) = self.span(center, radius);
+        (y0..=y1).any(|y| {
+            let row = (y * self.w) as usize;
+            self.start[row + x0 as usize] != self.start[row + x1 as usize + 1]
+        })
     }
 }
 
@@ -155,6 +188,7 @@ impl Table {
         self.epoch += 1;
         let epoch = self.epoch;
         self.cells.ensure(sim.map());
+        self.cells.begin();
         self.moved.clear();
         self.ops.clear();
         let since = self.synced;
@@ -176,6 +210,7 @@ impl Table {
                 continue;
             }
             let e = &mut self.ents[idx as usize];
+            let old = e.pos;
             let mut any = false;
             if e.pos != pos.0 {
                 self.ops.push(TreeOp {
@@ -183,8 +218,6 @@ impl Table {
                     old: Some(e.pos),
                     new: Some(pos.0),
                 });
-                self.cells.mark(e.pos, true, epoch);
-                self.cells.mark(pos.0, true, epoch);
                 self.moved.push(idx);
                 e.pos = pos.0;
                 any = true;
@@ -202,7 +235,10 @@ impl Table {
             }
             if any {
                 e.changed = epoch;
-                self.cells.mark(e.pos, false, epoch);
+                self.cells.touch(old, idx);
+                if self.cells.cell(old) != self.cells.cell(pos.0) {
+                    self.cells.touch(pos.0, idx);
+                }
             }
         }
         drop(query);
@@ -215,6 +251,7 @@ impl Table {
             }
         }
         self.apply_tree_ops();
+        self.cells.finish();
         self.synced = Some(sim.tick());
     }
 
@@ -296,7 +333,7 @@ impl Table {
             old: None,
             new: Some(pos),
         });
-        self.cells.mark(pos, true, self.epoch);
+        self.cells.touch(pos, idx);
         self.moved.push(idx);
     }
 
@@ -317,7 +354,7 @@ impl Table {
             old: Some(pos),
             new: None,
         });
-        self.cells.mark(pos, true, self.epoch);
+        self.cells.touch(pos, idx);
         self.dead.push(idx);
     }
 

@@ -128,6 +128,36 @@ async function clickTile(page, x, y) {
   await page.mouse.click(box.x + p.x, box.y + p.y);
 }
 
+/**
+ * Walks to a tile by clicking, through on-screen waypoints when the goal is off screen (the
+ * client plans each leg with A*). Resolves once the avatar stands on the goal.
+ */
+async function walkTo(page, goal, timeout = 30000) {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    const s = await state(page);
+    if (s.tile.x === goal.x && s.tile.y === goal.y && !s.moving) return;
+    const hop = await page.evaluate(([g, t]) => {
+      const game = window.__plaza.game;
+      const c = document.querySelector('#world').getBoundingClientRect();
+      const onScreen = (x, y) => { const p = game.screenOfTile(x, y); return p.x > 16 && p.y > 16 && p.x < c.width - 16 && p.y < c.height - 16; };
+      if (onScreen(g.x, g.y)) return g;
+      // The on-screen walkable tile closest to the goal.
+      let best = null;
+      for (let y = t.y - 12; y <= t.y + 12; y++) for (let x = t.x - 16; x <= t.x + 16; x++) {
+        if (!onScreen(x, y) || !game.walkable(x, y)) continue;
+        const d = Math.abs(x - g.x) + Math.abs(y - g.y);
+        if (!best || d < best.d) best = { x, y, d };
+      }
+      return best && { x: best.x, y: best.y };
+    }, [goal, s.tile]);
+    assert(hop, `no on-screen waypoint towards ${goal.x},${goal.y}`);
+    await clickTile(page, hop.x, hop.y);
+    await until(page, `walk to ${hop.x},${hop.y}`, (h) => { const s = window.__plaza.state(); return s.tile.x === h.x && s.tile.y === h.y && !s.moving; }, hop, 20000);
+  }
+  throw new Error(`did not reach ${goal.x},${goal.y} within ${timeout} ms`);
+}
+
 async function joinAsGuest(page, base, spaceId, name) {
   await page.goto(`${base}/s/${encodeURIComponent(spaceId)}`);
   await page.locator('#guest-form input[name=name]').fill(name);
@@ -217,12 +247,17 @@ async function main() {
     let aTile;
     await step('A moves right three tiles (click-to-walk) and B sees A there', async () => {
       let a = await state(pageA);
-      // From the spawn row, go to an open stretch first if B or a wall is in the way.
-      const bTile = (await state(pageB)).tile;
-      const clear = (s) => [1, 2, 3].every((d) => !(bTile.x === s.x + d && bTile.y === s.y)) && s.x + 3 < 38;
-      if (!clear(a.tile)) {
-        await clickTile(pageA, 5, 17);
-        await until(pageA, 'A reaches (5,17)', () => { const s = window.__plaza.state(); return s.tile.x === 5 && s.tile.y === 17 && !s.moving; }, null, 20000);
+      // A needs a start tile with three free tiles to its right. If its own row is blocked
+      // (B or a wall), it first steps to a nearby row, staying inside B's area of interest.
+      const start = await pageA.evaluate((t) => {
+        const g = window.__plaza.game;
+        const ok = (x, y) => [0, 1, 2, 3].every((d) => (d === 0 && x === t.x && y === t.y) || g.walkable(x + d, y));
+        for (const dy of [0, -1, -2, 1, -3, 2, -4]) for (const dx of [0, -1, 1, -2, 2]) if (ok(t.x + dx, t.y + dy)) return { x: t.x + dx, y: t.y + dy };
+        return null;
+      }, a.tile);
+      assert(start, `no start tile with three free tiles to the right near ${JSON.stringify(a.tile)}`);
+      if (start.x !== a.tile.x || start.y !== a.tile.y) {
+        await walkTo(pageA, start);
         a = await state(pageA);
       }
       const goal = { x: a.tile.x + 3, y: a.tile.y };
@@ -289,11 +324,8 @@ async function main() {
       await pageB.screenshot({ path: join(out, 'video-connected.png') });
     });
     await step('walking away closes it on both', async () => {
-      // To the north-west room, far from everyone, in two clicks (the goal must be on screen).
-      for (const [x, y] of [[5, 11], [5, 6], [5, 3]]) {
-        await clickTile(pageA, x, y);
-        await until(pageA, `A reaches ${x},${y}`, ([x, y]) => { const s = window.__plaza.state(); return s.tile.x === x && s.tile.y === y && !s.moving; }, [x, y], 20000);
-      }
+      // To the north-west room, far from everyone (clicking on-screen waypoints).
+      await walkTo(pageA, { x: 5, y: 3 });
       await until(pageA, 'A is no longer near B', (id) => !window.__plaza.state().near.includes(id), idB, 25000);
       await until(pageB, 'B is no longer near A', (id) => !window.__plaza.state().near.includes(id), idA, 25000);
       await until(pageA, 'A closed the peer connection', (id) => !(id in window.__plaza.state().peers), idB);

@@ -358,6 +358,31 @@ async function main() {
       assert(after.serverTile && after.serverTile.x === before.tile.x && after.serverTile.y === before.tile.y,
         `B resumed at ${JSON.stringify(after.serverTile)}, was at ${JSON.stringify(before.tile)}`);
     });
+    await step('a campus space (512x512, base64+zlib layers) loads, renders and walks', async () => {
+      const auth = await rest(base, 'POST', '/api/auth/guest', { name: 'campus-host' });
+      const created = await rest(base, 'POST', '/api/spaces', { name: 'e2e campus', map: 'campus' }, auth.token);
+      const campusId = (created.space ?? created).id;
+      const ctx = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+      const page = await ctx.newPage();
+      page.on('pageerror', (e) => console.log(`    [page] error: ${e.message}`));
+      await joinAsGuest(page, base, campusId, 'Carol');
+      const st = await state(page);
+      const free = await page.evaluate((t) => [[1, 0], [-1, 0], [0, 1], [0, -1]].find(([dx, dy]) => window.__plaza.game.walkable(t.x + dx, t.y + dy)), st.tile);
+      assert(free, `no free tile around ${JSON.stringify(st.tile)} on the campus`);
+      await clickTile(page, st.tile.x + free[0], st.tile.y + free[1]);
+      await until(page, 'Carol walked one tile on the campus', ([x, y]) => { const s = window.__plaza.state(); return !s.moving && s.serverTile && s.serverTile.x === x && s.serverTile.y === y; }, [st.tile.x + free[0], st.tile.y + free[1]]);
+      // The tile layers are drawn: many distinct colours on the canvas, not a blank fill.
+      const colours = await page.evaluate(() => {
+        const c = document.querySelector('#world');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const seen = new Set();
+        for (let i = 0; i < d.length; i += 4 * 97) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+        return seen.size;
+      });
+      assert(colours > 8, `the campus canvas looks blank (${colours} colours)`);
+      await page.screenshot({ path: join(out, 'campus.png') });
+      await ctx.close();
+    });
   } finally {
     await browser?.close().catch(() => undefined);
     if (proc && proc.exitCode === null) {

@@ -351,7 +351,7 @@ async function main() {
     await step('a dropped connection reconnects (backoff) and resumes at the same tile', async () => {
       const before = await state(pageB);
       await pageB.evaluate(() => window.__plaza.game.conn.simulateDrop());
-      await until(pageB, 'B reconnected', () => { const s = window.__plaza.state(); return s.status === 'open' && s.stats.reconnects >= 1; }, null, 20000);
+      await until(pageB, 'B reconnected', () => { const s = window.__plaza.state(); return s.status === 'open' && s.stats.reconnects >= 1 && !!s.serverTile; }, null, 20000);
       const sawA = before.others.some((o) => o.name === nameA);
       if (sawA) await until(pageB, 'B sees A again', (n) => window.__plaza.state().others.some((o) => o.name === n), nameA, 20000);
       const after = await state(pageB);

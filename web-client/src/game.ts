@@ -76,6 +76,7 @@ export class Game {
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private raf = 0;
   private needsResync = true;
+  private freshConnection = true;
   private byteLog: { t: number; n: number }[] = [];
   private snapLog: number[] = [];
   private disposers: (() => void)[] = [];
@@ -304,8 +305,9 @@ export class Game {
         this.me = m.entity;
         this.spaceId = m.space;
         this.tickMs = 1000 / (m.tickRate || 20);
-        this.clock = new ServerClock(this.tickMs, 1);
-        this.history.reset();
+        // Keep drawing the old view until the new connection's first snapshot (no flicker on
+        // reconnect or migration); that snapshot starts from nothing (baseline 0).
+        this.freshConnection = true;
         this.needsResync = true;
         // The server replays the space's chat history after every Welcome: drop our copy of
         // space lines so a reconnect does not show them twice (nearby lines are not replayed).
@@ -352,6 +354,13 @@ export class Game {
   }
 
   private onSnapshot(m: SnapshotMsg): void {
+    if (this.freshConnection) {
+      // Ticks of the old connection (or node) mean nothing to the new one.
+      this.freshConnection = false;
+      this.history.reset();
+      this.clock = new ServerClock(this.tickMs, 1);
+      this.tracks.clear();
+    }
     let delta;
     try {
       const base = this.history.base(m.baseline);

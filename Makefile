@@ -2,12 +2,12 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run test lint test-rust bench web-client test-web
+.PHONY: check-schema fuzz run test lint test-rust bench web-client test-web
 
 run: web-client
 	$(CARGO) run --release -p net --bin plaza -- serve
 
-test: lint test-rust test-web
+test: check-schema lint test-rust test-web
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -28,3 +28,19 @@ web-client:
 # against a real `plaza serve`.
 test-web:
 	CARGO="$(CARGO)" bash web-client/scripts/test-web.sh
+
+# Fails when the checked-in FlatBuffers code (schema/src/generated, web-client/src/generated)
+# differs from what the pinned flatc generates from schema/fbs.
+check-schema:
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	schema/regen.sh "$$tmp/rs" "$$tmp/ts" && \
+	diff -r schema/src/generated "$$tmp/rs" && diff -r web-client/src/generated "$$tmp/ts" \
+	  || { echo "check-schema: generated code is stale: run schema/regen.sh and commit" >&2; exit 1; }
+
+# Short fuzz run of every schema target (cargo-fuzz, nightly); FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+	for t in client server cluster; do \
+	  cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done

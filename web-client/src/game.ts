@@ -87,6 +87,8 @@ export class Game {
   chat: ChatLine[] = [];
   ping: number | null = null;
   lastServerTick = 0;
+  /** The input seq the server last reported applied. */
+  private lastInputSeq = 0;
   spaceId = '';
   /** Names of entities we have seen, by id (for chat, video tiles and the people list). */
   names = new Map<bigint, string>();
@@ -248,6 +250,15 @@ export class Game {
       if (input) this.sendInput(input);
     }
     const events = p.step();
+    // Snapshots only come when something changes: an input the server dropped would leave
+    // us predicting forever, so check against the last known server state now and then.
+    if (p.tick % 10 === 0 && p.hasLostInputs()) {
+      const self = this.selfState();
+      if (self) {
+        p.reconcile({ pos: self.position, target: self.target, facing: self.facing, ackedSeq: this.lastInputSeq });
+        this.cancelWalk();
+      }
+    }
     if (this.walker) {
       const ok = this.walker.observe(events);
       if (!ok) {
@@ -374,6 +385,7 @@ export class Game {
       return;
     }
     this.history.forgetBefore(m.baseline);
+    this.lastInputSeq = m.lastInputSeq;
     this.conn.send({ type: 'ack', tick: m.tick });
     const now = performance.now();
     this.clock.observe(m.tick, now);

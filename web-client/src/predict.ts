@@ -20,6 +20,9 @@
 import type { Dir, Input, Vec } from './types';
 import { offset } from './types';
 
+/** Ticks after which an unacknowledged input is taken as lost (2 s at 20 Hz). */
+export const LOST_INPUT_TICKS = 40;
+
 export interface OwnState {
   pos: Vec;
   target: Vec | null;
@@ -66,7 +69,7 @@ export class Predictor {
   correctionLog: unknown[] = [];
   private queued: { seq: number; input: Input }[] = [];
   /** Inputs applied locally and not yet acknowledged by the server. */
-  private unacked: { seq: number; input: Input }[] = [];
+  private unacked: { seq: number; input: Input; tick: number }[] = [];
   private history: HistoryEntry[] = [];
   private nextSeq: number;
   /** After a rebase onto an idle server state: the direction our unacked inputs still push. */
@@ -100,6 +103,11 @@ export class Predictor {
     return this.unacked.length > 0 || this.queued.length > 0;
   }
 
+  /** Whether the oldest unacknowledged input is older than [`LOST_INPUT_TICKS`]. */
+  hasLostInputs(): boolean {
+    return this.unacked.length > 0 && this.tick - this.unacked[0].tick > LOST_INPUT_TICKS;
+  }
+
   /** Advances one local tick with the server's rules. */
   step(): MoveEvent[] {
     this.tick++;
@@ -109,7 +117,7 @@ export class Predictor {
     for (const q of this.queued) {
       if (q.seq <= s.lastSeq) continue;
       s.lastSeq = q.seq;
-      this.unacked.push(q);
+      this.unacked.push({ ...q, tick: this.tick });
       if (q.input.kind === 'move') {
         s.held = q.input.dir;
         if (s.target === null && candidate === null) candidate = q.input.dir;
@@ -161,6 +169,17 @@ export class Predictor {
    */
   reconcile(server: ServerOwnState): boolean {
     this.unacked = this.unacked.filter((u) => u.seq > server.ackedSeq);
+    // An input the server never applied (dropped by a rate limit, lost in a reconnect) would
+    // keep us waiting forever: after LOST_INPUT_TICKS without its ack, follow the server.
+    if (this.unacked.length > 0 && this.tick - this.unacked[0].tick > LOST_INPUT_TICKS) {
+      this.unacked = [];
+      this.lastCorrection = { lostInputs: true, server: { pos: { ...server.pos }, ackedSeq: server.ackedSeq } };
+      this.correctionLog.push(this.lastCorrection);
+      this.rebase(server);
+      this.state.held = null;
+      this.kick = null;
+      return true;
+    }
     const matchIdx = this.history.findIndex(
       (h) => h.seq === server.ackedSeq && same(h.pos, server.pos) && sameOpt(h.target, server.target),
     );

@@ -148,6 +148,18 @@ describe('Predictor', () => {
     }
   });
 
+  it('gives up on an input the server never applied and follows the server', () => {
+    const p = new Predictor({ x: 5, y: 5 }, TPT, open);
+    p.input({ kind: 'move', dir: EAST });
+    for (let i = 0; i < 10; i++) p.step();
+    // The server never got seq 1: it reports us standing with ack 0.
+    expect(p.reconcile({ pos: { x: 5, y: 5 }, target: null, ackedSeq: 0 })).toBe(false);
+    for (let i = 0; i < 40; i++) p.step();
+    expect(p.reconcile({ pos: { x: 5, y: 5 }, target: null, ackedSeq: 0 })).toBe(true);
+    expect(p.state.pos).toEqual({ x: 5, y: 5 });
+    expect(p.state.held).toBeNull();
+  });
+
   it('rebases immediately when the server moves us (teleport / join)', () => {
     const p = new Predictor({ x: 1, y: 1 }, TPT, open);
     expect(p.reconcile({ pos: { x: 9, y: 9 }, target: null, ackedSeq: 0 })).toBe(true);

@@ -249,12 +249,20 @@ async function main() {
       let a = await state(pageA);
       // A needs a start tile with three free tiles to its right. If its own row is blocked
       // (B or a wall), it first steps to a nearby row, staying inside B's area of interest.
-      const start = await pageA.evaluate((t) => {
+      // The whole walk also stays well inside B's area of interest (radius 12 by default).
+      const bAt = (await state(pageB)).tile;
+      const start = await pageA.evaluate(([t, b]) => {
         const g = window.__plaza.game;
-        const ok = (x, y) => [0, 1, 2, 3].every((d) => (d === 0 && x === t.x && y === t.y) || g.walkable(x + d, y));
-        for (const dy of [0, -1, -2, 1, -3, 2, -4]) for (const dx of [0, -1, 1, -2, 2]) if (ok(t.x + dx, t.y + dy)) return { x: t.x + dx, y: t.y + dy };
-        return null;
-      }, a.tile);
+        const near = (x, y) => Math.hypot(x - b.x, y - b.y) <= 9;
+        const ok = (x, y) => near(x, y) && near(x + 3, y) && [0, 1, 2, 3].every((d) => (d === 0 && x === t.x && y === t.y) || g.walkable(x + d, y));
+        let best = null;
+        for (let dy = -8; dy <= 8; dy++) for (let dx = -12; dx <= 12; dx++) {
+          if (!ok(t.x + dx, t.y + dy)) continue;
+          const cost = Math.abs(dx) + Math.abs(dy);
+          if (!best || cost < best.cost) best = { x: t.x + dx, y: t.y + dy, cost };
+        }
+        return best && { x: best.x, y: best.y };
+      }, [a.tile, bAt]);
       assert(start, `no start tile with three free tiles to the right near ${JSON.stringify(a.tile)}`);
       if (start.x !== a.tile.x || start.y !== a.tile.y) {
         await walkTo(pageA, start);

@@ -193,6 +193,18 @@ export class Game {
       avoid.add(s.position.y * this.opts.map.width + s.position.x);
       if (s.target) avoid.add(s.target.y * this.opts.map.width + s.target.x);
     }
+    // Clicking on someone walks up to them: the free neighbouring tile closest to us.
+    const taken = (t: Vec) => avoid.has(t.y * this.opts.map.width + t.x);
+    if (taken(goal)) {
+      const around = [
+        { x: goal.x - 1, y: goal.y },
+        { x: goal.x + 1, y: goal.y },
+        { x: goal.x, y: goal.y - 1 },
+        { x: goal.x, y: goal.y + 1 },
+      ].filter((t) => !taken(t) && !this.opts.map.isBlocked(t.x, t.y));
+      around.sort((a, b) => Math.abs(a.x - from.x) + Math.abs(a.y - from.y) - (Math.abs(b.x - from.x) + Math.abs(b.y - from.y)));
+      if (around.length) goal = around[0];
+    }
     const path = findPath(this.opts.map, from, goal, { avoid });
     if (!path) {
       this.opts.renderer.goal = null;

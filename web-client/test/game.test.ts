@@ -63,6 +63,15 @@ describe('Game session', () => {
     expect(g.testState().moving).toBe(true);
   });
 
+  it('click-to-walk on another avatar walks up next to them', () => {
+    const { g, deliver } = game();
+    deliver(welcome(1n, 100));
+    deliver(snapshot({ tick: 101, baseline: 0, enters: [me, bob] }));
+    expect(g.walkTo({ x: 8, y: 5 })).toBe(2); // (5,5) -> (7,5)
+    expect(renderer.goal).toEqual({ x: 7, y: 5 });
+    expect(g.walkTo({ x: 0, y: 0 })).toBe(10);
+  });
+
   it('replays chat history once per Welcome (no duplicates after a reconnect)', () => {
     const { g, deliver } = game();
     const chat = (text: string, scope: 'space' | 'nearby') =>

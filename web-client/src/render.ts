@@ -151,7 +151,9 @@ export class Renderer {
     // Avatars, back to front, then labels on top of every avatar.
     const sorted = [...sprites].sort((a, b) => a.pos.y - b.pos.y || a.pos.x - b.pos.x);
     for (const s of sorted) this.drawAvatar(s, ox, oy, tw, th);
-    for (const s of sorted) this.drawLabel(s, ox, oy, tw, th);
+    const placed: { x: number; y: number; w: number }[] = [];
+    // Own label first so it never moves; others step up when they would overlap.
+    for (const s of [...sorted].sort((a, b) => Number(!!b.self) - Number(!!a.self))) this.drawLabel(s, ox, oy, tw, placed);
   }
 
   private drawAvatar(s: Sprite, ox: number, oy: number, tw: number, th: number): void {
@@ -178,21 +180,24 @@ export class Renderer {
     }
   }
 
-  private drawLabel(s: Sprite, ox: number, oy: number, tw: number, th: number): void {
+  private drawLabel(s: Sprite, ox: number, oy: number, tw: number, placed: { x: number; y: number; w: number }[]): void {
     const { ctx } = this;
+    const th = this.map.tileHeight * this.zoom;
     const cx = ox + (s.pos.x + 0.5) * tw;
-    const top = oy + s.pos.y * th - 4;
+    let top = oy + s.pos.y * th - 4;
     ctx.font = '600 12px system-ui, sans-serif';
     ctx.textAlign = 'center';
     ctx.textBaseline = 'bottom';
     const text = s.name || '?';
     const w = ctx.measureText(text).width + 10;
+    const overlaps = () => placed.some((p) => Math.abs(p.x - cx) < (p.w + w) / 2 + 2 && Math.abs(p.y - top) < 17);
+    for (let i = 0; i < 4 && overlaps(); i++) top -= 17;
+    placed.push({ x: cx, y: top, w });
     ctx.fillStyle = s.self ? 'rgba(40,90,200,0.85)' : s.near ? 'rgba(30,130,70,0.85)' : 'rgba(20,20,28,0.7)';
     roundRect(ctx, cx - w / 2, top - 16, w, 16, 8);
     ctx.fill();
     ctx.fillStyle = '#fff';
     ctx.fillText(text, cx, top - 2);
-    void th;
   }
 }
 

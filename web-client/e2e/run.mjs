@@ -325,11 +325,20 @@ async function main() {
       await until(pageB, 'B is near A', (id) => window.__plaza.state().near.includes(id), idA);
       await until(pageA, 'A shows the near indicator', () => !document.querySelector('#near').hidden);
     });
-    await step('a WebRTC connection reaches "connected" with fake media', async () => {
+    await step('a WebRTC connection reaches "connected" with fake media; mute/camera toggles work', async () => {
       await until(pageA, 'A peer connected', (id) => window.__plaza.state().peers[id] === 'connected', idB, 20000);
       await until(pageB, 'B peer connected', (id) => window.__plaza.state().peers[id] === 'connected', idA, 20000);
       await until(pageB, 'B shows a remote video', () => { const v = document.querySelector('.video-tile:not(.self) video'); return !!v && v.srcObject && v.readyState >= 2; }, null, 20000);
       await pageB.screenshot({ path: join(out, 'video-connected.png') });
+      // Mute and camera toggles act on the local tracks.
+      const tracks = () => pageA.evaluate(() => window.__plaza.game.video.localTracks());
+      assert(JSON.stringify(await tracks()) === JSON.stringify({ audio: true, video: true }), `A's local tracks: ${JSON.stringify(await tracks())}`);
+      await pageA.locator('#mic').click();
+      await pageA.locator('#cam').click();
+      assert(JSON.stringify(await tracks()) === JSON.stringify({ audio: false, video: false }), `after mute + camera off: ${JSON.stringify(await tracks())}`);
+      await pageA.locator('#mic').click();
+      await pageA.locator('#cam').click();
+      assert(JSON.stringify(await tracks()) === JSON.stringify({ audio: true, video: true }), `after unmute + camera on: ${JSON.stringify(await tracks())}`);
     });
     await step('walking away closes it on both', async () => {
       // To the north-west room, far from everyone (clicking on-screen waypoints).

@@ -139,6 +139,13 @@ export class VideoChat {
     }
   }
 
+  /** Whether the local audio/video tracks are enabled (null: no such track). */
+  localTracks(): { audio: boolean | null; video: boolean | null } {
+    const a = this.local?.getAudioTracks()[0];
+    const v = this.local?.getVideoTracks()[0];
+    return { audio: a ? a.enabled : null, video: v ? v.enabled : null };
+  }
+
   setMic(on: boolean): void {
     this.micOn = on;
     this.local?.getAudioTracks().forEach((t) => (t.enabled = on));

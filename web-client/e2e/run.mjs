@@ -313,7 +313,7 @@ async function main() {
       await until(pageB, 'B shows the chat line', (t) => document.querySelector('#chat-list')?.textContent?.includes(t), text);
     });
     let idA, idB;
-    await step('walking next to each other raises "near" on both', async () => {
+    await step('walking next to each other raises "near" on both; nearby chat', async () => {
       const sb = await state(pageB);
       idA = (await state(pageA)).me;
       idB = sb.me;
@@ -324,6 +324,16 @@ async function main() {
       await until(pageA, 'A is near B', (id) => window.__plaza.state().near.includes(id), idB);
       await until(pageB, 'B is near A', (id) => window.__plaza.state().near.includes(id), idA);
       await until(pageA, 'A shows the near indicator', () => !document.querySelector('#near').hidden);
+      // A nearby chat line from B reaches A, in A's Nearby tab.
+      const text = `psst from B ${Date.now() % 10000}`;
+      await pageB.locator('[data-tab=nearby]').click();
+      await pageB.locator('#chat-input').fill(text);
+      await pageB.locator('#chat-input').press('Enter');
+      await until(pageA, 'A got the nearby line', (t) => window.__plaza.state().chat.some((c) => c.text === t && c.scope === 'nearby'), text);
+      await pageA.locator('[data-tab=nearby]').click();
+      await until(pageA, 'A shows it in the Nearby tab', (t) => document.querySelector('#chat-list').textContent.includes(t), text);
+      await pageA.locator('[data-tab=space]').click();
+      await pageB.locator('[data-tab=space]').click();
     });
     await step('a WebRTC connection reaches "connected" with fake media; mute/camera toggles work', async () => {
       await until(pageA, 'A peer connected', (id) => window.__plaza.state().peers[id] === 'connected', idB, 20000);

@@ -108,6 +108,41 @@ impl SlotSet {
     }
 }
 
+/// Slots whose acknowledged and current contents may differ (a superset: a clear bit
+/// means "equal").
+#[derive(Debug, Default)]
+struct Bits {
+    words: Vec<u64>,
+}
+
+impl Bits {
+    fn set(&mut self, slot: usize) {
+        if self.words.len() <= slot / 64 {
+            self.words.resize(slot / 64 + 1, 0);
+        }
+        self.words[slot / 64] |= 1 << (slot % 64);
+    }
+
+    fn clear(&mut self, slot: usize) {
+        if let Some(w) = self.words.get_mut(slot / 64) {
+            *w &= !(1 << (slot % 64));
+        }
+    }
+
+    /// The first set bit at or after `from`.
+    fn next(&self, from: usize) -> Option<usize> {
+        let mut w = from / 64;
+        let mut bits = *self.words.get(w)? & (u64::MAX << (from % 64));
+        loop {
+            if bits != 0 {
+                return Some(w * 64 + bits.trailing_zeros() as usize);
+            }
+            w += 1;
+            bits = *self.words.get(w)?;
+        }
+    }
+}
+
 /// One observer's state.
 #[derive(Debug)]
 pub(crate) struct Observer {
@@ -135,6 +170,8 @@ pub(crate) struct Observer {
     pub(crate) baseline: Tick,
     /// Changes of `current` after `baseline`, in tick order.
     log: VecDeque<Change>,
+    /// Slots where `acked` and `current` may differ: only they can appear in a delta.
+    diff: Bits,
     /// The baseline moved since the delta was built.
     stale: bool,
     pub(crate) delta: Delta,
@@ -158,6 +195,7 @@ impl Observer {
             acked: Vec::new(),
             baseline: 0,
             log: VecDeque::new(),
+            diff: Bits::default(),
             stale: true,
             delta: Delta::default(),
             spare: Vec::new(),
@@ -273,13 +311,8 @@ impl Observer {
         let mut changed = false;
         s.leaves.sort_unstable();
         for &slot in &s.leaves {
-            self.current[usize::from(slot)] = None;
             self.used.free(usize::from(slot));
-            self.log.push_back(Change {
-                tick,
-                slot,
-                rec: None,
-            });
+            self.record(tick, slot, None);
             changed = true;
         }
         s.enters.sort_unstable_by_key(|c| (c.d2, c.id));
@@ -289,16 +322,10 @@ impl Observer {
         }
         s.refresh.sort_unstable();
         for &slot in &s.refresh {
-            let cur = &mut self.current[usize::from(slot)];
-            let old = cur.expect("refreshed slots are visible");
+            let old = self.current[usize::from(slot)].expect("refreshed slots are visible");
             let new = SlotRec::of(&table.ents[old.idx as usize], old.idx);
             if new != old {
-                *cur = Some(new);
-                self.log.push_back(Change {
-                    tick,
-                    slot,
-                    rec: Some(new),
-                });
+                self.record(tick, slot, Some(new));
                 changed = true;
             }
         }
@@ -309,16 +336,18 @@ impl Observer {
     fn enter(&mut self, idx: u32, table: &Table, tick: Tick) {
         let slot = self.used.alloc();
         let rec = SlotRec::of(&table.ents[idx as usize], idx);
+        self.record(tick, slot, Some(rec));
+    }
+
+    /// Sets a slot's current content and logs the change for acks.
+    fn record(&mut self, tick: Tick, slot: u16, rec: Option<SlotRec>) {
         let i = usize::from(slot);
         if self.current.len() <= i {
             self.current.resize(i + 1, None);
         }
-        self.current[i] = Some(rec);
-        self.log.push_back(Change {
-            tick,
-            slot,
-            rec: Some(rec),
-        });
+        self.current[i] = rec;
+        self.log.push_back(Change { tick, slot, rec });
+        self.diff.set(i);
     }
 
     fn leave_radius(&self) -> i32 {
@@ -385,13 +414,8 @@ impl Observer {
             if let Some(r) = self.current[slot]
                 && s.marks[r.idx as usize] != now
             {
-                self.current[slot] = None;
                 self.used.free(slot);
-                self.log.push_back(Change {
-                    tick,
-                    slot: slot as u16,
-                    rec: None,
-                });
+                self.record(tick, slot as u16, None);
                 changed = true;
             }
         }
@@ -409,20 +433,17 @@ impl Observer {
     fn refresh(&mut self, table: &Table, tick: Tick) -> bool {
         let epoch = table.epoch;
         let mut changed = false;
-        for (slot, cur) in self.current.iter_mut().enumerate() {
-            let Some(r) = *cur else { continue };
+        for slot in 0..self.current.len() {
+            let Some(r) = self.current[slot] else {
+                continue;
+            };
             let e = &table.ents[r.idx as usize];
             if e.changed != epoch || !e.alive {
                 continue;
             }
             let new = SlotRec::of(e, r.idx);
             if new != r {
-                *cur = Some(new);
-                self.log.push_back(Change {
-                    tick,
-                    slot: slot as u16,
-                    rec: Some(new),
-                });
+                self.record(tick, slot as u16, Some(new));
                 changed = true;
             }
         }
@@ -437,13 +458,14 @@ impl Observer {
         d.leaves.clear();
         d.tick = tick;
         d.baseline = self.baseline;
-        let n = self.acked.len().max(self.current.len());
-        for s in 0..n {
+        let mut next = self.diff.next(0);
+        while let Some(s) = next {
+            next = self.diff.next(s + 1);
             let a = self.acked.get(s).copied().flatten();
             let c = self.current.get(s).copied().flatten();
             let slot = Slot(s as u16);
             match (a, c) {
-                (None, None) => {}
+                (None, None) => self.diff.clear(s),
                 (Some(_), None) => d.leaves.push(Leave { slot }),
                 (None, Some(c)) => {
                     push_enter(d, &mut self.spare, slot, &table.ents[c.idx as usize])
@@ -461,6 +483,8 @@ impl Observer {
                     };
                     if u.position.is_some() || u.target.is_some() || u.facing.is_some() {
                         d.updates.push(u);
+                    } else {
+                        self.diff.clear(s);
                     }
                 }
             }
@@ -479,6 +503,11 @@ impl Observer {
                 self.acked.resize(i + 1, None);
             }
             self.acked[i] = ch.rec;
+            if self.current.get(i).copied().flatten() == ch.rec {
+                self.diff.clear(i);
+            } else {
+                self.diff.set(i);
+            }
         }
         self.baseline = tick;
         self.stale = true;

@@ -55,10 +55,10 @@ pub struct ServeArgs {
     /// Folder for the SQLite database and the generated JWT secret [default: ./data].
     #[arg(long, env = "PLAZA_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Database URL: `sqlite:PATH` or `postgres://…` [default: sqlite:<data-dir>/plaza.db].
+    /// Database URL: `sqlite:PATH` or `postgres://…` [default: sqlite:DATA_DIR/plaza.db].
     #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
     pub database_url: Option<String>,
-    /// Secret for signing JWTs [default: generated once into <data-dir>/jwt_secret].
+    /// Secret for signing JWTs [default: generated once into DATA_DIR/jwt_secret].
     #[arg(
         long,
         env = "PLAZA_JWT_SECRET",

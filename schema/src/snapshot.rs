@@ -62,15 +62,18 @@ pub struct WireSnapshot {
 }
 
 /// Direction index 0..4 (N, E, S, W) of a unit offset.
+#[inline]
 fn unit_index(from: IVec2, to: IVec2) -> Option<u8> {
     let dx = i64::from(to.x) - i64::from(from.x);
     let dy = i64::from(to.y) - i64::from(from.y);
-    match (dx, dy) {
-        (0, -1) => Some(0),
-        (1, 0) => Some(1),
-        (0, 1) => Some(2),
-        (-1, 0) => Some(3),
-        _ => None,
+    // (dx + 1) + 3 * (dy + 1) is 0..9 for unit-or-zero offsets; four of them are steps.
+    if !(-1..=1).contains(&dx) || !(-1..=1).contains(&dy) {
+        return None;
+    }
+    const BY_CELL: [u8; 9] = [9, 0, 9, 3, 9, 1, 9, 2, 9];
+    match BY_CELL[(dx + 1 + 3 * (dy + 1)) as usize] {
+        9 => None,
+        i => Some(i),
     }
 }
 
@@ -94,6 +97,7 @@ fn step_from(p: IVec2, index: u8) -> Result<IVec2, ProtocolError> {
 
 /// The step code for `u` given the slot's reference position, or `None` when it needs a full
 /// update.
+#[inline(always)]
 pub fn step_code(u: &Update, reference: Option<IVec2>) -> Option<StepUpdate> {
     let slot = u8::try_from(u.slot.0).ok()?;
     let pos = match u.position {
@@ -500,7 +504,8 @@ fn set_position(positions: &mut Positions, slot: Slot, p: Option<IVec2>) {
 /// ```
 pub struct SnapshotEncoder {
     fbb: FlatBufferBuilder<'static>,
-    history: BTreeMap<Tick, Positions>,
+    /// Views by encoded tick, ascending, from the newest baseline on.
+    history: Vec<(Tick, Positions)>,
     floor: Tick,
     spare: Vec<Positions>,
     empty: Positions,
@@ -512,7 +517,10 @@ pub struct SnapshotEncoder {
 impl std::fmt::Debug for SnapshotEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SnapshotEncoder")
-            .field("ticks", &self.history.keys().collect::<Vec<_>>())
+            .field(
+                "ticks",
+                &self.history.iter().map(|h| h.0).collect::<Vec<_>>(),
+            )
             .field("floor", &self.floor)
             .field("last_input_seq", &self.last_input_seq)
             .finish_non_exhaustive()
@@ -530,7 +538,7 @@ impl SnapshotEncoder {
     pub fn new() -> SnapshotEncoder {
         SnapshotEncoder {
             fbb: FlatBufferBuilder::with_capacity(1024),
-            history: BTreeMap::new(),
+            history: Vec::new(),
             floor: 0,
             spare: Vec::new(),
             empty: Vec::new(),
@@ -561,7 +569,11 @@ impl SnapshotEncoder {
         let base = if delta.baseline == 0 {
             Some(&self.empty)
         } else {
-            self.history.get(&delta.baseline)
+            self.history
+                .iter()
+                .rev()
+                .find(|h| h.0 == delta.baseline)
+                .map(|h| &h.1)
         };
         // An unknown baseline (never encoded) leaves every update absolute.
         let known = base.is_some();
@@ -581,29 +593,40 @@ impl SnapshotEncoder {
             normalized = normalize_updates(&delta.updates);
             &normalized
         };
+        // Slots are unique in `updates`, so a slot's new position never serves as another
+        // update's reference.
         for u in updates {
-            let reference = known
-                .then(|| view.get(usize::from(u.slot.0)).copied().flatten())
-                .flatten();
+            let reference = if known {
+                view.get(usize::from(u.slot.0)).copied().flatten()
+            } else {
+                None
+            };
             match step_code(u, reference) {
                 Some(s) => self.steps.push(fb::Step::new(s.slot, s.code)),
                 None => self.full.push(full_to_wire(u)),
             }
-        }
-        for u in updates {
             if let Some(p) = u.position {
                 set_position(&mut view, u.slot, Some(p));
             }
         }
         if delta.baseline > self.floor {
             self.floor = delta.baseline;
-            let keep = self.history.split_off(&self.floor);
-            let old = std::mem::replace(&mut self.history, keep);
-            self.spare.extend(old.into_values().take(8));
+            let stale = self.history.partition_point(|h| h.0 < self.floor);
+            for (_, v) in self.history.drain(..stale) {
+                if self.spare.len() < 8 {
+                    self.spare.push(v);
+                }
+            }
         }
-        if let Some(old) = self.history.insert(delta.tick, view) {
-            self.spare.push(old);
+        // Ticks only grow; a re-encoded tick replaces its view.
+        if let Some(i) = self.history.iter().position(|h| h.0 >= delta.tick) {
+            for (_, v) in self.history.drain(i..) {
+                if self.spare.len() < 8 {
+                    self.spare.push(v);
+                }
+            }
         }
+        self.history.push((delta.tick, view));
         self.last_input_seq = Some(last_input_seq);
         self.fbb.reset();
         let body = write_body(

@@ -23,6 +23,42 @@
 //! assert!(decode_client(&bytes[..bytes.len() - 1]).is_err());
 //! ```
 //!
+//! # Server loop
+//! One [`SnapshotEncoder`] per connection, fed the interest manager's delta every tick:
+//! ```
+//! use schema::{ClientMessage, ClientMirror, ServerMessage, SnapshotEncoder, decode_client, decode_server};
+//! use sim::interest::{AoiConfig, Interest, ProximityConfig};
+//! use sim::{PlayerInfo, SimConfig, Simulation, TileMap};
+//!
+//! let mut sim = Simulation::new(TileMap::open_floor(16, 16).into(), SimConfig::default()).unwrap();
+//! let me = sim.spawn_at(PlayerInfo::guest(1, "ada"), glam::IVec2::new(4, 4)).unwrap();
+//! let mut interest = Interest::new(ProximityConfig::default());
+//! let obs = interest.add_observer(me, AoiConfig::default());
+//! let mut encoder = SnapshotEncoder::new(); // per connection
+//! let mut client = ClientMirror::new(); // the client's side (bots, tests, TS reference)
+//!
+//! sim.step();
+//! interest.update(&sim);
+//! let seq = sim.state(me).unwrap().last_seq;
+//! if let Some(bytes) = encoder.encode_if_changed(interest.delta(obs).unwrap(), seq) {
+//!     // ws.send(bytes) … on the client:
+//!     let Ok(ServerMessage::Snapshot(snap)) = decode_server(bytes) else { unreachable!() };
+//!     let delta = client.apply(&snap).unwrap();
+//!     // … the client answers with Ack{tick}; the server then calls interest.ack(obs, tick).
+//!     let ack = schema::encode_client(&ClientMessage::Ack { tick: delta.tick });
+//!     let Ok(ClientMessage::Ack { tick }) = decode_client(&ack) else { unreachable!() };
+//!     interest.ack(obs, tick).unwrap();
+//! }
+//! assert_eq!(client.latest().slots.len(), 1);
+//! ```
+//!
+//! # Wire format notes (for other decoders)
+//! A `Snapshot` applies to the receiver's view of its `baseline` tick (empty for 0): leaves,
+//! then enters (`enters[i]` is named `names[i]`), then updates. `steps` are 2-byte updates
+//! whose `code = pos + 6 * target + 36 * facing` is relative to the slot's position in that
+//! view after leaves and enters (see `schema/fbs/server.fbs`); `updates` carry absolute
+//! values under a bit mask. [`WireSnapshot::resolve`] is the reference implementation.
+//!
 //! The generated code (`src/generated`, and TypeScript in `web-client/src/generated`) is
 //! checked in; `schema/regen.sh` regenerates it with the pinned `flatc`.
 

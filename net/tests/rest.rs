@@ -603,6 +603,13 @@ async fn bad_bodies_get_json_errors() {
         .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
 
+    // A known path with the wrong method is a JSON 405.
+    let r = app
+        .call(Method::PUT, "/api/spaces", Some(&token), None)
+        .await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.error(), "method_not_allowed");
+
     // Unknown API routes are JSON 404s, not the web client.
     let r = app.get("/api/nothing/here", Some(&token)).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);

@@ -58,9 +58,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
     router
 }
 
-/// The layers of every route: body size limit, response counting, request tracing.
+/// The layers of every route: JSON 405s, body size limit, response counting, request
+/// tracing. Call it after every route is added.
 pub fn layers(router: Router<AppState>, state: &AppState) -> Router<AppState> {
     router
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -104,6 +106,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
         state.metrics.encode(),
     )
         .into_response()
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }
 
 async fn api_not_found() -> ApiError {

@@ -126,20 +126,20 @@ pub struct FileConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The TOML file could not be read.
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}: {cause}")]
     Read {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The TOML file is not valid.
-    #[error("invalid config file {path}: {source}")]
+    #[error("invalid config file {path}: {cause}")]
     Parse {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: toml::de::Error,
+        cause: toml::de::Error,
     },
     /// A value is out of range.
     #[error("invalid setting {key}: {reason}")]
@@ -205,13 +205,13 @@ impl ServeConfig {
         let file_config = match file {
             None => FileConfig::default(),
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
                     path: path.to_owned(),
-                    source,
+                    cause,
                 })?;
-                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                toml::from_str(&text).map_err(|cause| ConfigError::Parse {
                     path: path.to_owned(),
-                    source,
+                    cause,
                 })?
             }
         };

@@ -32,7 +32,11 @@ async fn serve(args: ServeArgs, config_file: Option<&std::path::Path>) -> anyhow
     if !web_dir.join("index.html").is_file() {
         tracing::warn!(dir = %web_dir.display(), "web client not built; serving the API only");
     }
-    tracing::info!("Plaza is up: open http://{addr}/");
+    let mut open = addr;
+    if open.ip().is_unspecified() {
+        open.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    tracing::info!("Plaza is up (listening on {addr}): open http://{open}/");
     tokio::spawn(trigger_on_signal(state.shutdown.clone()));
     net::serve(listener, state).await?;
     tracing::info!("bye");

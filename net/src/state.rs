@@ -49,12 +49,12 @@ pub enum StartError {
     #[error("database: {0}")]
     Store(#[from] StoreError),
     /// The JWT secret could not be read or created.
-    #[error("JWT secret under {path}: {source}")]
+    #[error("JWT secret under {path}: {cause}")]
     Secret {
         /// The data directory.
         path: String,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The maps could not be loaded.
     #[error("maps: {0}")]
@@ -66,10 +66,10 @@ impl AppState {
     pub async fn open(config: ServeConfig) -> Result<AppState, StartError> {
         let secret = match &config.jwt_secret {
             Some(secret) => secret.as_bytes().to_vec(),
-            None => auth::load_or_create_secret(&config.data_dir).map_err(|source| {
+            None => auth::load_or_create_secret(&config.data_dir).map_err(|cause| {
                 StartError::Secret {
                     path: config.data_dir.display().to_string(),
-                    source,
+                    cause,
                 }
             })?,
         };

@@ -23,12 +23,12 @@ use crate::state::AppState;
 #[derive(Debug, thiserror::Error)]
 pub enum MapError {
     /// The maps folder exists but cannot be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Read {
         /// The folder or file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -88,18 +88,18 @@ impl MapCatalog {
                 tracing::warn!(dir = %dir.display(), "no maps folder; no maps available");
                 return Ok(catalog);
             }
-            Err(source) => {
+            Err(cause) => {
                 return Err(MapError::Read {
                     path: dir.to_owned(),
-                    source,
+                    cause,
                 });
             }
         };
         for entry in entries {
             let path = entry
-                .map_err(|source| MapError::Read {
+                .map_err(|cause| MapError::Read {
                     path: dir.to_owned(),
-                    source,
+                    cause,
                 })?
                 .path();
             if path.extension().and_then(|e| e.to_str()) != Some("json") {
@@ -112,9 +112,9 @@ impl MapCatalog {
                 tracing::warn!(file = %path.display(), "map file name is not a valid id; skipped");
                 continue;
             }
-            let json = std::fs::read_to_string(&path).map_err(|source| MapError::Read {
+            let json = std::fs::read_to_string(&path).map_err(|cause| MapError::Read {
                 path: path.clone(),
-                source,
+                cause,
             })?;
             match catalog.insert(&id, json) {
                 Ok(()) => {}

@@ -85,7 +85,7 @@ impl Rig {
             Walking::Tenth => {
                 for k in (0..self.ids.len()).step_by(10) {
                     let r = self.rand();
-                    if r % 4 == 0 {
+                    if r.is_multiple_of(4) {
                         self.seqs[k] += 1;
                         let dir = Direction::ALL[((r >> 8) % 4) as usize];
                         let _ =

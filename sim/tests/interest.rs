@@ -602,7 +602,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 3, max_shrink_iters: 16, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 2, max_shrink_iters: 16, ..ProptestConfig::default() })]
 
     /// Large worlds: ≥ 500 entities, 1,000 ticks, several radii, caps and hysteresis values.
     #[test]

@@ -4,7 +4,7 @@
 //! (`schema` encodes a [`Delta`] as a `Snapshot`, and its mirror decoder applies one to a
 //! [`Mirror`]).
 //!
-//! [`Interest`] is sans-IO: it is owned next to the [`Simulation`](crate::Simulation) and
+//! [`Interest`] is sans-IO: it is owned next to the [`Simulation`] and
 //! advanced once per tick, after [`Simulation::step`](crate::Simulation::step), with
 //! [`Interest::update`]. It keeps an R-tree of entity positions (updated incrementally for
 //! the entities whose `ChangedAt` moved), and per observer (one per connected client,

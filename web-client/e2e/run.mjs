@@ -297,6 +297,12 @@ async function main() {
       await pageB.screenshot({ path: join(out, 'b-sees-a-moved.png') });
     });
     await step('screenshot of two players in the office → docs/screenshot.png', async () => {
+      // If they happen to be near already, let the call's video show first (not required).
+      if ((await state(pageA)).near.length > 0) {
+        await pageA
+          .waitForFunction(() => [...document.querySelectorAll('.video-tile:not(.self) video')].some((v) => v.readyState >= 2), null, { timeout: 8000 })
+          .catch(() => undefined);
+      }
       await pageA.locator('#debug-toggle').click();
       await pageA.waitForTimeout(400);
       const shot = join(out, 'office-two-players.png');

@@ -82,6 +82,7 @@ export class VideoChat {
     tile.append(v, label);
     this.container.prepend(tile);
     this.localTile = tile;
+    tile.hidden = this.peers.size === 0;
   }
 
   /** A player came near: open a connection (the lower id offers). */
@@ -108,6 +109,8 @@ export class VideoChat {
     p.pc.close();
     p.tile.remove();
     this.peers.delete(id);
+    // The own preview is only shown while in a call (the camera stays open for the next one).
+    if (this.localTile) this.localTile.hidden = this.peers.size === 0;
     this.events.changed();
   }
 
@@ -202,6 +205,7 @@ export class VideoChat {
       this.events.changed();
     };
     this.peers.set(id, peer);
+    if (this.localTile) this.localTile.hidden = false;
     this.events.changed();
     return peer;
   }

@@ -1,0 +1,17 @@
+//! The tick driver: one thread per active space runs simulation, interest and encoding at a
+//! fixed rate and hands each client its bytes.
+//!
+//! Data flows one way: WebSocket sessions send [`Command`]s to a space's thread through a
+//! bounded channel; the thread queues them into the [`sim::Simulation`], steps it on the
+//! fixed timestep, computes each observer's delta and pushes encoded frames into each
+//! client's bounded outbound queue. The sim never awaits; the network never touches the world.
+//! Writes to the database happen on a separate async task ([`persist`]).
+
+mod commands;
+mod persist;
+mod registry;
+mod space;
+
+pub use commands::{Command, ConnId, JoinError, JoinRequest, Joined, Outbound};
+pub use persist::PersistOp;
+pub use registry::{DriverConfig, SpaceHandle, Spaces};

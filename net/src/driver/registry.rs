@@ -1,0 +1,203 @@
+//! [`Spaces`]: the running space threads, started on first join.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use persistence::{Space, Store};
+use sim::interest::{AoiConfig, ProximityConfig};
+use sim::{SimConfig, TileMap};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::commands::{Command, JoinError, JoinRequest, Joined};
+use super::persist::{PersistOp, spawn_writer};
+use super::space::SpaceLoop;
+use crate::metrics::Metrics;
+
+/// Settings of every space thread.
+#[derive(Clone, Debug)]
+pub struct DriverConfig {
+    /// Ticks per second.
+    pub tick_hz: u32,
+    /// Each client's area of interest.
+    pub aoi: AoiConfig,
+    /// Proximity (near/far) settings.
+    pub proximity: ProximityConfig,
+    /// How long an avatar stays after its connection drops, so a reconnect resumes it.
+    pub linger: Duration,
+    /// Frames a client may have queued before it is dropped as too slow.
+    pub outbound_capacity: usize,
+    /// Commands a space may have queued before new ones are refused.
+    pub command_capacity: usize,
+    /// How often connected players' positions are saved.
+    pub save_every: Duration,
+    /// Most ticks run back to back to catch up after a stall.
+    pub max_catch_up: u32,
+}
+
+impl Default for DriverConfig {
+    fn default() -> DriverConfig {
+        DriverConfig {
+            tick_hz: 20,
+            aoi: AoiConfig::default(),
+            proximity: ProximityConfig::default(),
+            linger: Duration::from_secs(5),
+            outbound_capacity: 256,
+            command_capacity: 8192,
+            save_every: Duration::from_secs(5),
+            max_catch_up: 5,
+        }
+    }
+}
+
+impl DriverConfig {
+    /// Ticks in a duration at this rate (at least 1).
+    pub(crate) fn ticks(&self, d: Duration) -> u64 {
+        ((d.as_secs_f64() * f64::from(self.tick_hz)).round() as u64).max(1)
+    }
+}
+
+/// A running space: send it commands.
+#[derive(Clone, Debug)]
+pub struct SpaceHandle {
+    tx: std::sync::mpsc::SyncSender<Command>,
+    tick: Arc<AtomicU64>,
+}
+
+impl SpaceHandle {
+    /// Queues a command; `false` when the space is overloaded or stopped (the command is
+    /// dropped: the client's unacknowledged inputs are re-sent or re-issued by the client).
+    pub fn send(&self, command: Command) -> bool {
+        self.tx.try_send(command).is_ok()
+    }
+
+    /// Asks to join; resolves with the Welcome or the reason for refusal.
+    pub async fn join(&self, request: JoinRequest) -> Result<Joined, JoinError> {
+        let (tx, rx) = oneshot::channel();
+        if !self.send(Command::Join(request, tx)) {
+            return Err(JoinError::Closed);
+        }
+        rx.await.unwrap_or(Err(JoinError::Closed))
+    }
+
+    /// The space's last completed tick.
+    pub fn tick(&self) -> u64 {
+        self.tick.load(Ordering::Relaxed)
+    }
+}
+
+/// Every running space, by id, and the database writer they share.
+#[derive(Debug)]
+pub struct Spaces {
+    config: DriverConfig,
+    metrics: Arc<Metrics>,
+    running: Mutex<HashMap<String, SpaceHandle>>,
+    persist: Mutex<Option<mpsc::UnboundedSender<PersistOp>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Spaces {
+    /// No spaces running yet; database writes go through `store`. Needs a Tokio runtime.
+    pub fn new(config: DriverConfig, store: Store, metrics: Arc<Metrics>) -> Spaces {
+        let (persist, writer) = spawn_writer(store);
+        Spaces {
+            config,
+            metrics,
+            running: Mutex::default(),
+            persist: Mutex::new(Some(persist)),
+            writer: Mutex::new(Some(writer)),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DriverConfig {
+        &self.config
+    }
+
+    /// The running thread of `space`, started (on `map`) if needed. `None` after shutdown.
+    pub fn handle(&self, space: &Space, map: Arc<TileMap>) -> Option<SpaceHandle> {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = running.get(&space.id) {
+            return Some(h.clone());
+        }
+        let persist = self
+            .persist
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()?;
+        let (tx, rx) = std::sync::mpsc::sync_channel(self.config.command_capacity);
+        let tick = Arc::new(AtomicU64::new(0));
+        let sim_config = SimConfig {
+            tick_rate_hz: self.config.tick_hz,
+            seed: seed_of(&space.id),
+            ..SimConfig::default()
+        };
+        let space_loop = SpaceLoop::new(
+            space.clone(),
+            map,
+            sim_config,
+            self.config.clone(),
+            self.metrics.clone(),
+            persist,
+            tick.clone(),
+        )
+        .ok()?;
+        let name = format!("space-{}", space.id);
+        let spawned = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || space_loop.run(rx));
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start a space thread");
+            return None;
+        }
+        tracing::info!(space = %space.id, map = %space.map, "space started");
+        let handle = SpaceHandle { tx, tick };
+        running.insert(space.id.clone(), handle.clone());
+        Some(handle)
+    }
+
+    /// Stops every space (each saves its players' positions), then waits until the database
+    /// writer has written everything.
+    pub async fn shutdown(&self) {
+        let handles: Vec<(String, SpaceHandle)> = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
+        for (id, handle) in handles {
+            let (tx, rx) = oneshot::channel();
+            // A full queue is drained quickly at shutdown; retry briefly.
+            let mut command = Some(Command::Stop(tx));
+            for _ in 0..100 {
+                match handle.tx.try_send(command.take().expect("set")) {
+                    Ok(()) => break,
+                    Err(std::sync::mpsc::TrySendError::Full(c)) => {
+                        command = Some(c);
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    Err(std::sync::mpsc::TrySendError::Disconnected(_)) => break,
+                }
+            }
+            let _ = rx.await;
+            tracing::info!(space = %id, "space stopped");
+        }
+        self.persist
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(writer) = writer {
+            let _ = writer.await;
+        }
+    }
+}
+
+/// A stable seed from a space id (FNV-1a), so a space's spawn choices are reproducible.
+fn seed_of(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}

@@ -1,0 +1,500 @@
+//! [`SpaceLoop`]: the fixed-step thread of one space.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use glam::IVec2;
+use persistence::{NewChatMessage, Position, Space};
+use schema::{
+    ChatLine, ChatScope, ErrorCode, ServerMessage, SignalKind, SnapshotEncoder, Welcome,
+    encode_server,
+};
+use sim::interest::{Interest, ObserverId, ProximityKind, Slot};
+use sim::{EntityId, PlayerInfo, SimConfig, SimError, Simulation, Tick, TileMap};
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::oneshot;
+
+use super::commands::{Command, ConnId, JoinError, JoinRequest, Joined, Outbound};
+use super::persist::{PersistOp, stored_scope};
+use super::registry::DriverConfig;
+use crate::metrics::{Metrics, RegionLabels, SpaceLabels};
+
+/// One player's avatar and, while connected, its connection.
+#[derive(Debug)]
+struct Client {
+    entity: EntityId,
+    name: String,
+    conn: ConnId,
+    /// `None` while disconnected (the avatar lingers for a reconnect).
+    link: Option<Link>,
+    /// The tick at which the connection dropped.
+    gone_since: Option<Tick>,
+    last_saved: Option<IVec2>,
+}
+
+#[derive(Debug)]
+struct Link {
+    observer: ObserverId,
+    encoder: SnapshotEncoder,
+    out: mpsc::Sender<Outbound>,
+}
+
+/// The state of one running space. Owned by its thread.
+pub(crate) struct SpaceLoop {
+    space: Space,
+    sim: Simulation,
+    interest: Interest,
+    config: DriverConfig,
+    metrics: Arc<Metrics>,
+    persist: mpsc::UnboundedSender<PersistOp>,
+    tick_out: Arc<AtomicU64>,
+    /// By account: one avatar per player.
+    clients: BTreeMap<i64, Client>,
+    by_entity: BTreeMap<EntityId, i64>,
+    labels: RegionLabels,
+    space_labels: SpaceLabels,
+}
+
+impl SpaceLoop {
+    pub(crate) fn new(
+        space: Space,
+        map: Arc<TileMap>,
+        sim_config: SimConfig,
+        config: DriverConfig,
+        metrics: Arc<Metrics>,
+        persist: mpsc::UnboundedSender<PersistOp>,
+        tick_out: Arc<AtomicU64>,
+    ) -> Result<SpaceLoop, SimError> {
+        let sim = Simulation::new(map, sim_config)?;
+        let labels = RegionLabels::new(&space.id, "all");
+        let space_labels = SpaceLabels::new(&space.id);
+        Ok(SpaceLoop {
+            interest: Interest::new(config.proximity),
+            sim,
+            space,
+            config,
+            metrics,
+            persist,
+            tick_out,
+            clients: BTreeMap::new(),
+            by_entity: BTreeMap::new(),
+            labels,
+            space_labels,
+        })
+    }
+
+    /// Runs until stopped or every handle is dropped: commands as they come, ticks on the
+    /// fixed step (at most `max_catch_up` back to back after a stall, then the schedule
+    /// skips ahead rather than spiral).
+    pub(crate) fn run(mut self, rx: Receiver<Command>) {
+        let period = Duration::from_secs_f64(1.0 / f64::from(self.config.tick_hz.max(1)));
+        let mut next = Instant::now() + period;
+        loop {
+            let wait = next.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(wait) {
+                Ok(Command::Stop(done)) => {
+                    self.stop(done);
+                    return;
+                }
+                Ok(command) => {
+                    self.handle(command);
+                    if Instant::now() < next {
+                        continue;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.save_positions(true);
+                    return;
+                }
+            }
+            let mut steps = 0;
+            while Instant::now() >= next && steps < self.config.max_catch_up {
+                self.tick();
+                next += period;
+                steps += 1;
+            }
+            if Instant::now() >= next {
+                tracing::warn!(space = %self.space.id, "tick loop behind schedule; skipping ahead");
+                next = Instant::now() + period;
+            }
+        }
+    }
+
+    fn stop(&mut self, done: oneshot::Sender<()>) {
+        self.save_positions(true);
+        for client in self.clients.values_mut() {
+            if let Some(link) = client.link.take() {
+                let _ = link.out.try_send(Outbound::Close {
+                    code: ErrorCode::INTERNAL,
+                    message: "server shutting down".into(),
+                });
+            }
+        }
+        let _ = done.send(());
+    }
+
+    // ----- commands -----
+
+    fn handle(&mut self, command: Command) {
+        match command {
+            Command::Join(request, reply) => {
+                let _ = reply.send(self.join(request));
+            }
+            Command::Leave { conn, account } => self.leave(conn, account),
+            Command::Input {
+                conn,
+                account,
+                seq,
+                input,
+            } => {
+                if let Some(c) = self.connected(conn, account) {
+                    let entity = c.entity;
+                    let _ = self.sim.queue_input(entity, seq, input);
+                }
+            }
+            Command::Ack {
+                conn,
+                account,
+                tick,
+            } => {
+                if let Some(observer) = self
+                    .connected(conn, account)
+                    .and_then(|c| c.link.as_ref().map(|l| l.observer))
+                    && self.interest.ack(observer, tick).is_err()
+                {
+                    tracing::debug!(account, tick, "ack of a tick not sent yet");
+                }
+            }
+            Command::Chat {
+                conn,
+                account,
+                text,
+                scope,
+            } => self.chat(conn, account, text, scope),
+            Command::Signal {
+                conn,
+                account,
+                to,
+                kind,
+                payload,
+            } => self.signal(conn, account, to, kind, payload),
+            Command::Stop(_) => unreachable!("handled by run"),
+        }
+    }
+
+    /// The client of `account` if `conn` is its current, live connection.
+    fn connected(&self, conn: ConnId, account: i64) -> Option<&Client> {
+        self.clients
+            .get(&account)
+            .filter(|c| c.conn == conn && c.link.is_some())
+    }
+
+    fn join(&mut self, request: JoinRequest) -> Result<Joined, JoinError> {
+        let JoinRequest {
+            conn,
+            account,
+            name,
+            avatar,
+            saved,
+            out,
+        } = request;
+        let resumed = self.clients.contains_key(&account);
+        if !resumed && self.clients.len() >= self.space.max_players as usize {
+            return Err(JoinError::Full);
+        }
+        let entity = match self.clients.get_mut(&account) {
+            Some(client) => {
+                if let Some(old) = client.link.take() {
+                    let _ = self.interest.remove_observer(old.observer);
+                    let _ = old.out.try_send(Outbound::Close {
+                        code: crate::ws::REPLACED,
+                        message: "signed in from another tab or device".into(),
+                    });
+                }
+                client.entity
+            }
+            None => {
+                let player = PlayerInfo {
+                    account: account as u64,
+                    name: name.clone(),
+                    avatar,
+                };
+                let spawned = match saved {
+                    Some(tile) => self
+                        .sim
+                        .spawn_at(player.clone(), tile)
+                        .or_else(|_| self.sim.spawn(player)),
+                    None => self.sim.spawn(player),
+                };
+                let entity = spawned.map_err(|_| JoinError::Full)?;
+                self.by_entity.insert(entity, account);
+                self.clients.insert(
+                    account,
+                    Client {
+                        entity,
+                        name,
+                        conn,
+                        link: None,
+                        gone_since: None,
+                        last_saved: saved,
+                    },
+                );
+                entity
+            }
+        };
+        let observer = self.interest.add_observer(entity, self.config.aoi);
+        let client = self.clients.get_mut(&account).expect("inserted above");
+        client.conn = conn;
+        client.gone_since = None;
+        client.link = Some(Link {
+            observer,
+            encoder: SnapshotEncoder::new(),
+            out,
+        });
+        self.metrics.clients.get_or_create(&self.space_labels).inc();
+        let position = self.sim.position(entity).unwrap_or_default();
+        Ok(Joined {
+            welcome: Welcome {
+                entity,
+                // A new observer's own avatar is its nearest entity, so it gets the first slot.
+                slot: Slot(0),
+                tick_rate: u16::try_from(self.config.tick_hz).unwrap_or(u16::MAX),
+                tick: self.sim.tick(),
+                space: self.space.id.clone(),
+                map: self.space.map.clone(),
+                region: self.sim.regions().region_of(position),
+            },
+            resumed,
+        })
+    }
+
+    fn leave(&mut self, conn: ConnId, account: i64) {
+        let tick = self.sim.tick();
+        let Some(client) = self.clients.get_mut(&account).filter(|c| c.conn == conn) else {
+            return;
+        };
+        if let Some(link) = client.link.take() {
+            let _ = self.interest.remove_observer(link.observer);
+            self.metrics.clients.get_or_create(&self.space_labels).dec();
+        }
+        client.gone_since = Some(tick);
+    }
+
+    fn chat(&mut self, conn: ConnId, account: i64, text: String, scope: ChatScope) {
+        let Some(sender) = self.connected(conn, account) else {
+            return;
+        };
+        let (entity, name) = (sender.entity, sender.name.clone());
+        let time = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let frame = encode_server(&ServerMessage::Chat(ChatLine {
+            from: Some(entity),
+            from_name: name.clone(),
+            text: text.clone(),
+            scope,
+            time,
+        }));
+        let origin = self.sim.position(entity).unwrap_or_default();
+        let radius = i64::from(self.config.aoi.radius);
+        let recipients: Vec<i64> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.link.is_some())
+            .filter(|(_, c)| {
+                scope == ChatScope::Space
+                    || self.sim.position(c.entity).is_some_and(|p| {
+                        let d = (p - origin).as_i64vec2();
+                        d.x * d.x + d.y * d.y <= radius * radius
+                    })
+            })
+            .map(|(a, _)| *a)
+            .collect();
+        for account in recipients {
+            self.send(account, Outbound::Frame(frame.clone()));
+        }
+        let _ = self.persist.send(PersistOp::Chat {
+            space: self.space.id.clone(),
+            message: NewChatMessage {
+                account_id: account,
+                sender_name: name,
+                scope: stored_scope(scope),
+                body: text,
+            },
+        });
+    }
+
+    fn signal(
+        &mut self,
+        conn: ConnId,
+        account: i64,
+        to: EntityId,
+        kind: SignalKind,
+        payload: String,
+    ) {
+        let Some(from) = self.connected(conn, account).map(|c| c.entity) else {
+            return;
+        };
+        let peer = self
+            .by_entity
+            .get(&to)
+            .copied()
+            .filter(|a| self.clients.get(a).is_some_and(|c| c.link.is_some()));
+        match peer {
+            Some(peer) if self.interest.are_near(from, to) => {
+                let frame = encode_server(&ServerMessage::Signal {
+                    from,
+                    kind,
+                    payload,
+                });
+                self.send(peer, Outbound::Frame(frame));
+            }
+            _ => {
+                let frame = encode_server(&ServerMessage::Error {
+                    code: ErrorCode::NOT_NEAR,
+                    message: format!("{to} is not near you; signal not sent"),
+                });
+                self.send(account, Outbound::Frame(frame));
+            }
+        }
+    }
+
+    // ----- the tick -----
+
+    fn tick(&mut self) {
+        let started = Instant::now();
+        self.sim.step();
+        self.interest.update(&self.sim);
+        let tick = self.sim.tick();
+        let mut slow = Vec::new();
+        for (account, client) in &mut self.clients {
+            let Some(link) = &mut client.link else {
+                continue;
+            };
+            let Ok(delta) = self.interest.delta(link.observer) else {
+                continue;
+            };
+            let last_seq = self.sim.state(client.entity).map_or(0, |s| s.last_seq);
+            if let Some(bytes) = link.encoder.encode_if_changed(delta, last_seq)
+                && let Err(TrySendError::Full(_) | TrySendError::Closed(_)) =
+                    link.out.try_send(Outbound::Frame(bytes.to_vec()))
+            {
+                slow.push(*account);
+            }
+        }
+        self.send_proximity();
+        for account in slow {
+            self.drop_slow(account);
+        }
+        self.expire_lingering(tick);
+        if tick.is_multiple_of(self.config.ticks(self.config.save_every)) {
+            self.save_positions(false);
+        }
+        self.tick_out.store(tick, Ordering::Relaxed);
+        self.metrics
+            .tick_duration
+            .get_or_create(&self.labels)
+            .observe(started.elapsed().as_secs_f64());
+        self.metrics
+            .entities
+            .get_or_create(&self.labels)
+            .set(self.sim.entity_count() as i64);
+    }
+
+    fn send_proximity(&mut self) {
+        let mut changes: BTreeMap<EntityId, (Vec<EntityId>, Vec<EntityId>)> = BTreeMap::new();
+        for ev in self.interest.proximity_events() {
+            for (me, other) in [(ev.a, ev.b), (ev.b, ev.a)] {
+                let entry = changes.entry(me).or_default();
+                match ev.kind {
+                    ProximityKind::Near => entry.0.push(other),
+                    ProximityKind::Far => entry.1.push(other),
+                }
+            }
+        }
+        for (entity, (near, far)) in changes {
+            if let Some(&account) = self.by_entity.get(&entity) {
+                let frame = encode_server(&ServerMessage::Proximity { near, far });
+                self.send(account, Outbound::Frame(frame));
+            }
+        }
+    }
+
+    /// Queues a frame for a connected client; a full queue drops the client as too slow.
+    fn send(&mut self, account: i64, message: Outbound) {
+        let full = self
+            .clients
+            .get(&account)
+            .and_then(|c| c.link.as_ref())
+            .is_some_and(|l| l.out.try_send(message).is_err());
+        if full {
+            self.drop_slow(account);
+        }
+    }
+
+    /// Disconnects a client whose outbound queue is full. Dropping the queue's sender ends
+    /// the session, which tells the client why; the avatar lingers like any disconnect.
+    fn drop_slow(&mut self, account: i64) {
+        let tick = self.sim.tick();
+        if let Some(client) = self.clients.get_mut(&account)
+            && let Some(link) = client.link.take()
+        {
+            tracing::warn!(space = %self.space.id, account, "dropping a client that cannot keep up");
+            let _ = self.interest.remove_observer(link.observer);
+            self.metrics.clients.get_or_create(&self.space_labels).dec();
+            client.gone_since = Some(tick);
+        }
+    }
+
+    fn expire_lingering(&mut self, tick: Tick) {
+        let linger = self.config.ticks(self.config.linger);
+        let expired: Vec<i64> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.gone_since.is_some_and(|t| tick >= t + linger))
+            .map(|(a, _)| *a)
+            .collect();
+        for account in expired {
+            let Some(client) = self.clients.remove(&account) else {
+                continue;
+            };
+            self.by_entity.remove(&client.entity);
+            if let Ok(state) = self.sim.despawn(client.entity) {
+                self.persist_positions(vec![(account, state.position)]);
+            }
+        }
+    }
+
+    /// Saves the tiles of players that moved since their last save (`all`: every player).
+    fn save_positions(&mut self, all: bool) {
+        let mut batch = Vec::new();
+        for (account, client) in &mut self.clients {
+            let Some(tile) = self.sim.position(client.entity) else {
+                continue;
+            };
+            if all || client.last_saved != Some(tile) {
+                client.last_saved = Some(tile);
+                batch.push((*account, tile));
+            }
+        }
+        self.persist_positions(batch);
+    }
+
+    fn persist_positions(&self, batch: Vec<(i64, IVec2)>) {
+        if batch.is_empty() {
+            return;
+        }
+        let positions = batch
+            .into_iter()
+            .map(|(a, t)| (a, Position { x: t.x, y: t.y }))
+            .collect();
+        let _ = self.persist.send(PersistOp::Positions {
+            space: self.space.id.clone(),
+            positions,
+        });
+    }
+}

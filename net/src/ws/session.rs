@@ -1,0 +1,449 @@
+//! One WebSocket session: Hello, join, then frames both ways until either side closes.
+
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket};
+use glam::IVec2;
+use schema::{
+    ChatLine, ChatScope, ClientMessage, ErrorCode, PROTOCOL_VERSION, ServerMessage, decode_client,
+    encode_server,
+};
+use tokio::sync::mpsc;
+
+use super::codes::{NOT_A_MEMBER, SHUTTING_DOWN, TIMEOUT, TOO_SLOW, UNKNOWN_SPACE};
+use super::limits::ConnLimits;
+use crate::driver::{Command, ConnId, JoinRequest, Outbound, SpaceHandle};
+use crate::metrics::{RejectLabels, SpaceLabels};
+use crate::state::AppState;
+
+/// Largest accepted WebSocket message, in bytes.
+pub const MAX_FRAME_BYTES: usize = 16 * 1024;
+
+/// Limits of one session.
+#[derive(Clone, Debug)]
+pub struct SessionLimits {
+    /// Time allowed for the first frame (`Hello`).
+    pub hello_timeout: Duration,
+    /// A session that sends nothing for this long is closed.
+    pub idle_timeout: Duration,
+    /// Movement inputs per second (burst: twice that).
+    pub inputs_per_second: u32,
+    /// Chat lines per second (burst: three times that).
+    pub chat_per_second: u32,
+    /// Signalling messages per second (burst: three times that).
+    pub signals_per_second: u32,
+    /// Frames of any kind per second (burst: twice that).
+    pub frames_per_second: u32,
+    /// Undecodable frames tolerated before the connection is closed.
+    pub max_bad_frames: u32,
+    /// Rate-limited frames tolerated before the connection is closed as a flood.
+    pub max_rate_violations: u32,
+}
+
+impl Default for SessionLimits {
+    fn default() -> SessionLimits {
+        SessionLimits {
+            hello_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(60),
+            inputs_per_second: 30,
+            chat_per_second: 2,
+            signals_per_second: 30,
+            frames_per_second: 120,
+            max_bad_frames: 10,
+            max_rate_violations: 50,
+        }
+    }
+}
+
+/// Why a session ended early, sent to the client as an `Error` before closing.
+struct Refusal {
+    code: ErrorCode,
+    message: String,
+}
+
+impl Refusal {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Refusal {
+        Refusal {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// The authenticated, joined player of a session.
+struct Player {
+    conn: ConnId,
+    account: i64,
+    space: String,
+    handle: SpaceHandle,
+}
+
+pub(super) async fn run(mut socket: WebSocket, state: AppState, space: String) {
+    let (out_tx, out_rx) = mpsc::channel(state.spaces.config().outbound_capacity);
+    let player = match accept(&mut socket, &state, &space, out_tx).await {
+        Ok(player) => player,
+        Err(refusal) => {
+            count_reject(&state, &space, "refused");
+            close_with(&mut socket, refusal).await;
+            return;
+        }
+    };
+    let labels = SpaceLabels::new(&space);
+    let end = serve(&mut socket, &state, &player, out_rx, &labels).await;
+    player.handle.send(Command::Leave {
+        conn: player.conn,
+        account: player.account,
+    });
+    if let Some(refusal) = end {
+        close_with(&mut socket, refusal).await;
+    }
+    tracing::debug!(space = %player.space, account = player.account, "session ended");
+}
+
+/// Waits for `Hello`, authenticates, checks the space and membership, and joins.
+async fn accept(
+    socket: &mut WebSocket,
+    state: &AppState,
+    space_id: &str,
+    out: mpsc::Sender<Outbound>,
+) -> Result<Player, Refusal> {
+    let limits = &state.session_limits;
+    let first = tokio::time::timeout(limits.hello_timeout, next_binary(socket))
+        .await
+        .map_err(|_| Refusal::new(TIMEOUT, "no Hello within the time allowed"))?
+        .ok_or_else(|| Refusal::new(ErrorCode::BAD_MESSAGE, "expected a binary Hello frame"))?;
+    let (token, version) = match decode_client(&first) {
+        Ok(ClientMessage::Hello {
+            token,
+            protocol_version,
+        }) => (token, protocol_version),
+        Ok(_) => {
+            return Err(Refusal::new(
+                ErrorCode::BAD_MESSAGE,
+                "the first message must be Hello",
+            ));
+        }
+        Err(e) => return Err(Refusal::new(ErrorCode::BAD_MESSAGE, e.to_string())),
+    };
+    if version != PROTOCOL_VERSION {
+        return Err(Refusal::new(
+            ErrorCode::WRONG_VERSION,
+            format!("server speaks protocol {PROTOCOL_VERSION}, client {version}"),
+        ));
+    }
+    let identity = state
+        .auth
+        .verify(&token)
+        .map_err(|e| Refusal::new(ErrorCode::UNAUTHORIZED, e.to_string()))?;
+    let internal = |e: persistence::StoreError| {
+        tracing::error!(error = %e, "database error during join");
+        Refusal::new(ErrorCode::INTERNAL, "internal error")
+    };
+    let store = &state.store;
+    let space = store
+        .space(space_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| Refusal::new(UNKNOWN_SPACE, format!("no space {space_id:?}")))?;
+    let account = store
+        .account(identity.account)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| Refusal::new(ErrorCode::UNAUTHORIZED, "account no longer exists"))?;
+    let member = store
+        .is_member(&space.id, account.id)
+        .await
+        .map_err(internal)?;
+    if !member {
+        if !space.public && space.owner != account.id {
+            return Err(Refusal::new(
+                NOT_A_MEMBER,
+                "this space is private; ask for an invite",
+            ));
+        }
+        store
+            .join_space(&space.id, account.id)
+            .await
+            .map_err(internal)?;
+    }
+    let saved = store
+        .last_position(&space.id, account.id)
+        .await
+        .map_err(internal)?
+        .map(|p| IVec2::new(p.x, p.y));
+    let map = state
+        .maps
+        .get(&space.map)
+        .ok_or_else(|| {
+            Refusal::new(
+                ErrorCode::INTERNAL,
+                format!("map {:?} is missing", space.map),
+            )
+        })?
+        .tile_map
+        .clone();
+    let handle = state
+        .spaces
+        .handle(&space, map)
+        .ok_or_else(|| Refusal::new(SHUTTING_DOWN, "server shutting down"))?;
+    let conn = ConnId::next();
+    let joined = handle
+        .join(JoinRequest {
+            conn,
+            account: account.id,
+            name: account.display_name.clone(),
+            avatar: avatar_index(&account.avatar),
+            saved,
+            out,
+        })
+        .await
+        .map_err(|e| Refusal::new(e.code(), e.to_string()))?;
+    let welcome = encode_server(&ServerMessage::Welcome(joined.welcome));
+    send_frame(socket, state, space_id, welcome)
+        .await
+        .map_err(|_| Refusal::new(ErrorCode::INTERNAL, "connection lost"))?;
+    let history = store
+        .chat_history(&space.id, state.store.chat_history_limit())
+        .await
+        .map_err(internal)?;
+    for line in history
+        .into_iter()
+        .filter(|l| l.scope == persistence::ChatScope::Space)
+    {
+        let frame = encode_server(&ServerMessage::Chat(ChatLine {
+            from: None,
+            from_name: line.sender_name,
+            text: line.body,
+            scope: ChatScope::Space,
+            time: u64::try_from(line.sent_at).unwrap_or(0),
+        }));
+        send_frame(socket, state, space_id, frame)
+            .await
+            .map_err(|_| Refusal::new(ErrorCode::INTERNAL, "connection lost"))?;
+    }
+    tracing::info!(space = %space.id, account = account.id, resumed = joined.resumed, "player joined");
+    Ok(Player {
+        conn,
+        account: account.id,
+        space: space.id,
+        handle,
+    })
+}
+
+/// Relays frames both ways. Returns the reason to send when the server ends the session.
+async fn serve(
+    socket: &mut WebSocket,
+    state: &AppState,
+    player: &Player,
+    mut out_rx: mpsc::Receiver<Outbound>,
+    labels: &SpaceLabels,
+) -> Option<Refusal> {
+    let limits = &state.session_limits;
+    let buckets = ConnLimits::new(limits);
+    let (mut bad_frames, mut violations) = (0u32, 0u32);
+    loop {
+        tokio::select! {
+            _ = state.shutdown.wait() => {
+                return Some(Refusal::new(SHUTTING_DOWN, "server shutting down"));
+            }
+            out = out_rx.recv() => match out {
+                Some(Outbound::Frame(bytes)) => {
+                    if send_frame(socket, state, &player.space, bytes).await.is_err() {
+                        return None;
+                    }
+                }
+                Some(Outbound::Close { code, message }) => return Some(Refusal { code, message }),
+                None => return Some(Refusal::new(TOO_SLOW, "dropped: the connection could not keep up")),
+            },
+            frame = tokio::time::timeout(limits.idle_timeout, socket.recv()) => {
+                let bytes = match frame {
+                    Err(_) => return Some(Refusal::new(TIMEOUT, "idle for too long")),
+                    Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return None,
+                    Ok(Some(Ok(Message::Binary(bytes)))) => bytes,
+                    Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                    Ok(Some(Ok(Message::Text(_)))) => {
+                        bad_frames += 1;
+                        count_reject(state, &player.space, "text_frame");
+                        let reply = error_frame(ErrorCode::BAD_MESSAGE, "frames must be binary FlatBuffers");
+                        if bad_frames > limits.max_bad_frames {
+                            return Some(Refusal::new(ErrorCode::BAD_MESSAGE, "too many bad frames"));
+                        }
+                        let _ = send_frame(socket, state, &player.space, reply).await;
+                        continue;
+                    }
+                };
+                state.metrics.bytes_in.get_or_create(labels).inc_by(bytes.len() as u64);
+                let verdict = handle_frame(state, player, &buckets, &bytes);
+                match verdict {
+                    Verdict::Ok => {}
+                    Verdict::Reply(frame) => {
+                        if send_frame(socket, state, &player.space, frame).await.is_err() {
+                            return None;
+                        }
+                    }
+                    Verdict::Bad(reason) => {
+                        bad_frames += 1;
+                        count_reject(state, &player.space, "bad_message");
+                        if bad_frames > limits.max_bad_frames {
+                            return Some(Refusal::new(ErrorCode::BAD_MESSAGE, "too many bad frames"));
+                        }
+                        let _ = send_frame(socket, state, &player.space, error_frame(ErrorCode::BAD_MESSAGE, &reason)).await;
+                    }
+                    Verdict::Limited(what) => {
+                        violations += 1;
+                        count_reject(state, &player.space, "rate_limited");
+                        if violations > limits.max_rate_violations {
+                            return Some(Refusal::new(ErrorCode::RATE_LIMITED, "flood: too many messages"));
+                        }
+                        let _ = send_frame(socket, state, &player.space, error_frame(ErrorCode::RATE_LIMITED, &format!("too many {what}; slow down"))).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+enum Verdict {
+    Ok,
+    Reply(Vec<u8>),
+    Bad(String),
+    Limited(&'static str),
+}
+
+/// Decodes one client frame and forwards it to the space.
+fn handle_frame(state: &AppState, player: &Player, buckets: &ConnLimits, bytes: &[u8]) -> Verdict {
+    if buckets.frames.check().is_err() {
+        return Verdict::Limited("messages");
+    }
+    let message = match decode_client(bytes) {
+        Ok(m) => m,
+        Err(e) => return Verdict::Bad(e.to_string()),
+    };
+    let (conn, account) = (player.conn, player.account);
+    let command = match message {
+        ClientMessage::Hello { .. } => return Verdict::Bad("already said Hello".into()),
+        ClientMessage::Ping { client_time } => {
+            return Verdict::Reply(encode_server(&ServerMessage::Pong {
+                client_time,
+                server_tick: player.handle.tick(),
+            }));
+        }
+        ClientMessage::Input { seq, input } => {
+            if buckets.inputs.check().is_err() {
+                return Verdict::Limited("inputs");
+            }
+            Command::Input {
+                conn,
+                account,
+                seq,
+                input,
+            }
+        }
+        ClientMessage::Ack { tick } => Command::Ack {
+            conn,
+            account,
+            tick,
+        },
+        ClientMessage::Chat { text, scope } => {
+            if buckets.chat.check().is_err() {
+                return Verdict::Limited("chat lines");
+            }
+            let text = text.trim().to_owned();
+            if text.is_empty() {
+                return Verdict::Bad("empty chat line".into());
+            }
+            Command::Chat {
+                conn,
+                account,
+                text,
+                scope,
+            }
+        }
+        ClientMessage::Signal { to, kind, payload } => {
+            if buckets.signals.check().is_err() {
+                return Verdict::Limited("signals");
+            }
+            Command::Signal {
+                conn,
+                account,
+                to,
+                kind,
+                payload,
+            }
+        }
+    };
+    if player.handle.send(command) {
+        Verdict::Ok
+    } else {
+        count_reject(state, &player.space, "space_busy");
+        Verdict::Reply(error_frame(
+            ErrorCode::RATE_LIMITED,
+            "space is busy; message dropped",
+        ))
+    }
+}
+
+async fn next_binary(socket: &mut WebSocket) -> Option<Vec<u8>> {
+    loop {
+        match socket.recv().await? {
+            Ok(Message::Binary(bytes)) => return Some(bytes.to_vec()),
+            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+            _ => return None,
+        }
+    }
+}
+
+async fn send_frame(
+    socket: &mut WebSocket,
+    state: &AppState,
+    space: &str,
+    bytes: Vec<u8>,
+) -> Result<(), axum::Error> {
+    let len = bytes.len() as u64;
+    socket.send(Message::Binary(bytes.into())).await?;
+    state
+        .metrics
+        .bytes_out
+        .get_or_create(&SpaceLabels::new(space))
+        .inc_by(len);
+    Ok(())
+}
+
+fn error_frame(code: ErrorCode, message: &str) -> Vec<u8> {
+    encode_server(&ServerMessage::Error {
+        code,
+        message: message.to_owned(),
+    })
+}
+
+async fn close_with(socket: &mut WebSocket, refusal: Refusal) {
+    let _ = socket
+        .send(Message::Binary(
+            error_frame(refusal.code, &refusal.message).into(),
+        ))
+        .await;
+    let _ = socket.send(Message::Close(None)).await;
+}
+
+fn count_reject(state: &AppState, space: &str, reason: &str) {
+    state
+        .metrics
+        .rejected_frames
+        .get_or_create(&RejectLabels::new(space, reason))
+        .inc();
+}
+
+/// The sprite index of a stored avatar name like `"avatar-3"` (or `"3"`); 0 when none.
+fn avatar_index(avatar: &str) -> u16 {
+    let digits: String = avatar
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits
+        .chars()
+        .rev()
+        .collect::<String>()
+        .parse()
+        .unwrap_or(0)
+}

@@ -5,7 +5,7 @@
 //! bounded channel; the thread queues them into the [`sim::Simulation`], steps it on the
 //! fixed timestep, computes each observer's delta and pushes encoded frames into each
 //! client's bounded outbound queue. The sim never awaits; the network never touches the world.
-//! Writes to the database happen on a separate async task ([`persist`]).
+//! Writes to the database happen on a separate async task (see [`PersistOp`]).
 
 mod commands;
 mod persist;

@@ -300,7 +300,7 @@ async function main() {
       // If they happen to be near already, let the call's video show first (not required).
       if ((await state(pageA)).near.length > 0) {
         await pageA
-          .waitForFunction(() => [...document.querySelectorAll('.video-tile:not(.self) video')].some((v) => v.readyState >= 2), null, { timeout: 8000 })
+          .waitForFunction(() => [...document.querySelectorAll('.video-tile:not(.self) video')].some((v) => v.readyState >= 2), null, { timeout: 4000 })
           .catch(() => undefined);
       }
       await pageA.locator('#debug-toggle').click();

@@ -2,9 +2,9 @@
 //!
 //! A counting global allocator counts the allocations made *inside* `Interest::update`,
 //! `Interest::ack` and delta reads, on this thread only. The same deterministic world runs
-//! twice, with 600 observers and with none: the R-tree's own allocations (a few per moved
-//! entity, the same in both runs) cancel out, and what remains is the observers' share,
-//! which must be zero.
+//! twice, with 600 observers and with none: the R-tree's own allocations (its maintenance
+//! for the moved entities, the same in both runs) cancel out, and what remains is the
+//! observers' share, which must be zero.
 
 #![allow(unsafe_code)] // a global allocator needs `unsafe impl GlobalAlloc`
 

@@ -296,21 +296,6 @@ async function main() {
       aTile = goal;
       await pageB.screenshot({ path: join(out, 'b-sees-a-moved.png') });
     });
-    await step('screenshot of two players in the office → docs/screenshot.png', async () => {
-      // If they happen to be near already, let the call's video show first (not required).
-      if ((await state(pageA)).near.length > 0) {
-        await pageA
-          .waitForFunction(() => [...document.querySelectorAll('.video-tile:not(.self) video')].some((v) => v.readyState >= 2), null, { timeout: 4000 })
-          .catch(() => undefined);
-      }
-      await pageA.locator('#debug-toggle').click();
-      await pageA.waitForTimeout(400);
-      const shot = join(out, 'office-two-players.png');
-      await pageA.screenshot({ path: shot });
-      await pageA.locator('#debug-toggle').click();
-      mkdirSync(join(root, 'docs'), { recursive: true });
-      copyFileSync(shot, join(root, 'docs/screenshot.png'));
-    });
     await step('chat from A appears in B', async () => {
       const text = `hello from A ${Date.now() % 10000}`;
       await pageA.locator('#chat-input').fill(text);
@@ -344,8 +329,12 @@ async function main() {
     await step('a WebRTC connection reaches "connected" with fake media; mute/camera toggles work', async () => {
       await until(pageA, 'A peer connected', (id) => window.__plaza.state().peers[id] === 'connected', idB, 20000);
       await until(pageB, 'B peer connected', (id) => window.__plaza.state().peers[id] === 'connected', idA, 20000);
-      await until(pageB, 'B shows a remote video', () => { const v = document.querySelector('.video-tile:not(.self) video'); return !!v && v.srcObject && v.readyState >= 2; }, null, 20000);
+      // Media flows both ways: each side plays the other's camera.
+      for (const [n, p] of [['A', pageA], ['B', pageB]]) {
+        await until(p, `${n} plays the other's video`, () => { const v = document.querySelector('.video-tile:not(.self) video'); return !!v && !!v.srcObject && v.readyState >= 2 && !v.paused && v.videoWidth > 0; }, null, 20000);
+      }
       await pageB.screenshot({ path: join(out, 'video-connected.png') });
+      if (process.env.E2E_DEBUG_VIDEO) for (const [n, p] of [['A', pageA], ['B', pageB]]) console.log(n, JSON.stringify(await p.evaluate(() => [...document.querySelectorAll('.video-tile video')].map((v) => ({ self: v.parentElement.classList.contains('self'), paused: v.paused, muted: v.muted, rs: v.readyState, w: v.videoWidth, tracks: v.srcObject ? v.srcObject.getTracks().map((t) => t.kind + ':' + t.readyState + ':' + t.enabled + ':' + t.muted) : null })))));
       // Mute and camera toggles act on the local tracks.
       const tracks = () => pageA.evaluate(() => window.__plaza.game.video.localTracks());
       assert(JSON.stringify(await tracks()) === JSON.stringify({ audio: true, video: true }), `A's local tracks: ${JSON.stringify(await tracks())}`);
@@ -355,6 +344,15 @@ async function main() {
       await pageA.locator('#mic').click();
       await pageA.locator('#cam').click();
       assert(JSON.stringify(await tracks()) === JSON.stringify({ audio: true, video: true }), `after unmute + camera on: ${JSON.stringify(await tracks())}`);
+    });
+    await step('screenshot of the two players (near, in a call) in the office → docs/screenshot.png', async () => {
+      await pageA.locator('#debug-toggle').click();
+      await pageA.waitForTimeout(400);
+      const shot = join(out, 'office-two-players.png');
+      await pageA.screenshot({ path: shot });
+      await pageA.locator('#debug-toggle').click();
+      mkdirSync(join(root, 'docs'), { recursive: true });
+      copyFileSync(shot, join(root, 'docs/screenshot.png'));
     });
     await step('walking away closes it on both', async () => {
       // To the north-west room, far from everyone (clicking on-screen waypoints).

@@ -211,11 +211,13 @@ export class VideoChat {
   }
 
   private addTracks(peer: Peer, stream: MediaStream | null): void {
-    if (peer.pc.getSenders().length > 0) return;
+    // After applying a remote offer the connection already has (track-less) senders for the
+    // offered transceivers: addTrack reuses them, so check for senders *with* a track.
+    if (peer.pc.getSenders().some((s) => s.track)) return;
     if (stream && stream.getTracks().length > 0) {
       for (const t of stream.getTracks()) peer.pc.addTrack(t, stream);
-    } else {
-      // No camera: still receive theirs.
+    } else if (peer.pc.getTransceivers().length === 0) {
+      // No camera and we offer: still receive theirs.
       peer.pc.addTransceiver('audio', { direction: 'recvonly' });
       peer.pc.addTransceiver('video', { direction: 'recvonly' });
     }

@@ -16,10 +16,17 @@
 //! ```
 //!
 //! More metrics can be added at startup with [`Metrics::register`].
+//!
+//! The standard process metrics (`process_cpu_seconds_total`,
+//! `process_resident_memory_bytes`, `process_open_fds`) are read at each scrape by
+//! [`ProcessCollector`]; the bot swarm divides the CPU counter by client-ticks.
 
 use std::sync::Mutex;
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -167,6 +174,7 @@ impl Metrics {
             "Auth requests refused by the rate limiter",
             auth_rate_limited.clone(),
         );
+        registry.register_collector(Box::new(ProcessCollector));
         Metrics {
             registry: Mutex::new(registry),
             tick_duration,
@@ -195,5 +203,80 @@ impl Metrics {
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
         out
+    }
+}
+
+/// CPU time (user + system) this process has used so far, in seconds (0 when unavailable).
+pub fn process_cpu_seconds() -> f64 {
+    cpu_time::ProcessTime::try_now().map_or(0.0, |t| t.as_duration().as_secs_f64())
+}
+
+/// Resident memory of this process in bytes, from `/proc/self/statm` (Linux; assumes 4 KiB
+/// pages), or `None` elsewhere.
+pub fn process_resident_memory_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// Open file descriptors of this process (`/proc/self/fd`; Linux), or `None` elsewhere.
+pub fn process_open_fds() -> Option<u64> {
+    let entries = std::fs::read_dir("/proc/self/fd").ok()?;
+    Some(entries.count() as u64)
+}
+
+/// Process metrics computed at each scrape: `process_cpu_seconds_total` (always),
+/// `process_resident_memory_bytes` and `process_open_fds` (where `/proc` has them).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProcessCollector;
+
+impl Collector for ProcessCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let cpu = ConstCounter::new(process_cpu_seconds());
+        cpu.encode(encoder.encode_descriptor(
+            "process_cpu_seconds",
+            "Total user and system CPU time spent in seconds",
+            None,
+            cpu.metric_type(),
+        )?)?;
+        if let Some(rss) = process_resident_memory_bytes() {
+            let rss = ConstGauge::new(i64::try_from(rss).unwrap_or(i64::MAX));
+            rss.encode(encoder.encode_descriptor(
+                "process_resident_memory_bytes",
+                "Resident memory size in bytes",
+                None,
+                rss.metric_type(),
+            )?)?;
+        }
+        if let Some(fds) = process_open_fds() {
+            let fds = ConstGauge::new(i64::try_from(fds).unwrap_or(i64::MAX));
+            fds.encode(encoder.encode_descriptor(
+                "process_open_fds",
+                "Number of open file descriptors",
+                None,
+                fds.metric_type(),
+            )?)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod process_tests {
+    use super::*;
+
+    #[test]
+    fn process_metrics_are_exposed() {
+        let text = Metrics::new().encode();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("process_cpu_seconds_total "))
+            .unwrap_or_else(|| panic!("no process_cpu_seconds_total in:\n{text}"));
+        let value: f64 = line.split(' ').nth(1).unwrap().parse().unwrap();
+        assert!(value >= 0.0);
+        if cfg!(target_os = "linux") {
+            assert!(text.contains("\nprocess_resident_memory_bytes "), "{text}");
+            assert!(text.contains("\nprocess_open_fds "), "{text}");
+        }
     }
 }

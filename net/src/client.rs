@@ -207,6 +207,9 @@ impl PlazaClient {
             ServerMessage::Snapshot(snap) => {
                 self.mirror.apply(snap)?;
                 self.snapshots += 1;
+                // A resumed avatar (reconnect) already applied inputs up to this seq; later
+                // inputs must be numbered after it or the sim drops them as stale.
+                self.seq = self.seq.max(snap.last_input_seq);
                 let tick = snap.tick;
                 self.send(&ClientMessage::Ack { tick }).await?;
             }

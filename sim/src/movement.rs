@@ -1,7 +1,6 @@
 //! The movement system: inputs → held directions → one-tile moves with sub-tile progress.
 
 use glam::IVec2;
-use rustc_hash::FxHashMap;
 
 use crate::components::{ChangedAt, InputState, StateHash};
 use crate::hash::entity_hash;
@@ -14,7 +13,6 @@ use crate::{
 /// Everything one movement pass reads and writes.
 pub(crate) struct Ctx<'a> {
     pub(crate) world: &'a mut hecs::World,
-    pub(crate) ids: &'a FxHashMap<EntityId, hecs::Entity>,
     pub(crate) map: &'a TileMap,
     pub(crate) regions: &'a RegionGrid,
     pub(crate) occupancy: &'a mut Occupancy,
@@ -74,8 +72,9 @@ impl Movement {
         >;
         let mut view = cx.world.view_mut::<Inputs>();
         for p in cx.inputs {
-            let Some(&e) = cx.ids.get(&p.id) else {
-                continue; // despawned after the input was queued
+            // A handle that went stale (despawned after queueing) finds nothing.
+            let Some(e) = p.entity else {
+                continue;
             };
             let Some((pos, motion, input, hash)) = view.get_mut(e) else {
                 continue;

@@ -110,6 +110,8 @@ pub struct EntityState {
 /// A queued input, applied at the next step.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct PendingInput {
+    /// The hecs handle looked up at queue time (generational: stale after a despawn).
+    pub(crate) entity: Option<hecs::Entity>,
     pub(crate) id: EntityId,
     pub(crate) seq: u32,
     pub(crate) input: Input,
@@ -640,13 +642,24 @@ impl Simulation {
         if self.world.get::<&Ghost>(e).is_ok() {
             return Err(SimError::GhostEntity(id));
         }
-        self.pending.push(PendingInput { id, seq, input });
+        self.pending.push(PendingInput {
+            entity: Some(e),
+            id,
+            seq,
+            input,
+        });
         Ok(())
     }
 
     /// Queues a recorded input as it was queued live, without re-validating it.
     pub(crate) fn queue_logged_input(&mut self, id: EntityId, seq: u32, input: Input) {
-        self.pending.push(PendingInput { id, seq, input });
+        let entity = self.ids.get(&id).copied();
+        self.pending.push(PendingInput {
+            entity,
+            id,
+            seq,
+            input,
+        });
     }
 
     // ----- step -----
@@ -673,7 +686,6 @@ impl Simulation {
         let mut pending = std::mem::take(&mut self.pending);
         self.movement.run(&mut crate::movement::Ctx {
             world: &mut self.world,
-            ids: &self.ids,
             map: &self.map,
             regions: &self.regions,
             occupancy: &mut self.occupancy,

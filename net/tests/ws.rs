@@ -135,29 +135,21 @@ async fn illegal_moves_are_rejected() {
 
     assert_rejected(&mut a.client, &mut w.client, t, wall).await;
 
-    // Off the map: a walkable tile on the border, if the map has one (a walled map keeps
-    // players off its edge with walls, tested above).
-    let border = server.map("campus");
-    let edge = (0..border.width() as i32)
-        .flat_map(|x| [IVec2::new(x, 0), IVec2::new(x, border.height() as i32 - 1)])
-        .chain((0..border.height() as i32).flat_map(|y| {
-            [IVec2::new(0, y), IVec2::new(border.width() as i32 - 1, y)]
-        }))
-        .any(|e| walkable(&border, e));
-    if edge {
-        let space = server.space("campus").await;
-        let (t, out, _) = tile_facing(&border, true);
-        let near = Direction::ALL
-            .into_iter()
-            .map(|d| t + d.offset() * 2)
-            .find(|&n| walkable(&border, n))
-            .expect("a walkable tile near the edge");
-        let mut e = server.player(&space, "Eve", Some(t)).await;
-        let mut f = server.player(&space, "Fay", Some(near)).await;
-        let ide = e.me();
-        wait_for(&mut f.client, "Fay sees Eve", |c| c.seen_at(ide) == Some(t)).await;
-        assert_rejected(&mut e.client, &mut f.client, t, out).await;
-    }
+    // Off the map: the campus has walkable tiles on its border.
+    let campus = server.map("campus");
+    let space2 = server.space("campus").await;
+    let (edge, out, _) = tile_facing(&campus, true);
+    assert!(!campus.contains(edge + out.offset()));
+    let near = Direction::ALL
+        .into_iter()
+        .map(|d| edge + d.offset() * 2)
+        .find(|&n| walkable(&campus, n))
+        .expect("a walkable tile near the border");
+    let mut e = server.player(&space2, "Eve", Some(edge)).await;
+    let mut f = server.player(&space2, "Fay", Some(near)).await;
+    let ide = e.me();
+    wait_for(&mut f.client, "Fay sees Eve", |c| c.seen_at(ide) == Some(edge)).await;
+    assert_rejected(&mut e.client, &mut f.client, edge, out).await;
 
     // A rejected move stops the avatar, and a legal move afterwards goes through.
     step(&mut a.client, open).await;

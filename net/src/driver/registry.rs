@@ -35,6 +35,8 @@ pub struct DriverConfig {
     pub save_every: Duration,
     /// Most ticks run back to back to catch up after a stall.
     pub max_catch_up: u32,
+    /// Changes a client may leave unacknowledged before it is dropped as too slow.
+    pub max_unacked_changes: usize,
 }
 
 impl Default for DriverConfig {
@@ -48,6 +50,7 @@ impl Default for DriverConfig {
             command_capacity: 8192,
             save_every: Duration::from_secs(5),
             max_catch_up: 5,
+            max_unacked_changes: 20_000,
         }
     }
 }

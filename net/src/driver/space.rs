@@ -375,6 +375,16 @@ impl SpaceLoop {
             let Some(link) = &mut client.link else {
                 continue;
             };
+            // A client that stops acknowledging makes its pending changes grow without
+            // bound; past the limit it is dropped like any client that cannot keep up.
+            if self
+                .interest
+                .unacked_changes(link.observer)
+                .is_ok_and(|n| n > self.config.max_unacked_changes)
+            {
+                slow.push(*account);
+                continue;
+            }
             let Ok(delta) = self.interest.delta(link.observer) else {
                 continue;
             };

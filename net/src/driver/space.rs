@@ -129,7 +129,7 @@ impl SpaceLoop {
         for client in self.clients.values_mut() {
             if let Some(link) = client.link.take() {
                 let _ = link.out.try_send(Outbound::Close {
-                    code: ErrorCode::INTERNAL,
+                    code: crate::ws::SHUTTING_DOWN,
                     message: "server shutting down".into(),
                 });
             }

@@ -91,7 +91,11 @@ async fn a_player_out_of_range_is_not_sent() {
             .unwrap(),
         "Bob was sent Ada, 16 tiles away"
     );
-    assert_eq!(a.client.mirror.latest().slots.len(), 1, "Ada sees only herself");
+    assert_eq!(
+        a.client.mirror.latest().slots.len(),
+        1,
+        "Ada sees only herself"
+    );
 
     // Bob walks in range (11 tiles away): Ada is sent him.
     walk(&mut b.client, Direction::West, 5).await;
@@ -123,11 +127,16 @@ async fn illegal_moves_are_rejected() {
     let (t, wall, open) = tile_facing(&map, false);
     assert!(map.is_blocked(t + wall.offset()));
     // An observer two tiles away from Ada on a walkable tile.
-    let watcher_tile = [IVec2::new(2, 0), IVec2::new(-2, 0), IVec2::new(0, 2), IVec2::new(0, -2)]
-        .into_iter()
-        .map(|d| t + d)
-        .find(|&w| walkable(&map, w) && w != t + open.offset())
-        .expect("a walkable tile near the wall");
+    let watcher_tile = [
+        IVec2::new(2, 0),
+        IVec2::new(-2, 0),
+        IVec2::new(0, 2),
+        IVec2::new(0, -2),
+    ]
+    .into_iter()
+    .map(|d| t + d)
+    .find(|&w| walkable(&map, w) && w != t + open.offset())
+    .expect("a walkable tile near the wall");
     let mut a = server.player(&space, "Ada", Some(t)).await;
     let mut w = server.player(&space, "Wes", Some(watcher_tile)).await;
     let ida = a.me();
@@ -148,7 +157,10 @@ async fn illegal_moves_are_rejected() {
     let mut e = server.player(&space2, "Eve", Some(edge)).await;
     let mut f = server.player(&space2, "Fay", Some(near)).await;
     let ide = e.me();
-    wait_for(&mut f.client, "Fay sees Eve", |c| c.seen_at(ide) == Some(edge)).await;
+    wait_for(&mut f.client, "Fay sees Eve", |c| {
+        c.seen_at(ide) == Some(edge)
+    })
+    .await;
     assert_rejected(&mut e.client, &mut f.client, edge, out).await;
 
     // A rejected move stops the avatar, and a legal move afterwards goes through.
@@ -205,7 +217,10 @@ async fn chat_is_delivered_in_its_scope_and_replayed_on_join() {
     let mut f = server.player(&space, "Fay", Some(t + EAST * 13)).await;
     let ida = a.me();
 
-    a.client.say("hello everyone", ChatScope::Space).await.unwrap();
+    a.client
+        .say("hello everyone", ChatScope::Space)
+        .await
+        .unwrap();
     for p in [&mut a, &mut n, &mut f] {
         wait_for(&mut p.client, "the space line arrives", |c| {
             c.chat.iter().any(|l| l.text == "hello everyone")
@@ -217,8 +232,12 @@ async fn chat_is_delivered_in_its_scope_and_replayed_on_join() {
         assert_eq!(line.scope, ChatScope::Space);
     }
 
-    a.client.say("psst, nearby only", ChatScope::Nearby).await.unwrap();
-    let nearby = |c: &net::client::PlazaClient| c.chat.iter().any(|l| l.text == "psst, nearby only");
+    a.client
+        .say("psst, nearby only", ChatScope::Nearby)
+        .await
+        .unwrap();
+    let nearby =
+        |c: &net::client::PlazaClient| c.chat.iter().any(|l| l.text == "psst, nearby only");
     wait_for(&mut n.client, "Ned (12 tiles) gets the nearby line", nearby).await;
     assert_eq!(n.client.chat.last().unwrap().scope, ChatScope::Nearby);
     wait_for(&mut a.client, "Ada gets her own nearby line", nearby).await;
@@ -270,53 +289,100 @@ async fn signalling_is_relayed_to_near_peers_only() {
     let mut b = server.player(&space, "Bob", Some(t + EAST * 2)).await;
     let mut c = server.player(&space, "Cid", Some(t + EAST * 8)).await;
     let (ida, idb, idc) = (a.me(), b.me(), c.me());
-    wait_for(&mut a.client, "Ada is told Bob is near", |x| x.near.contains(&idb)).await;
-    wait_for(&mut b.client, "Bob is told Ada is near", |x| x.near.contains(&ida)).await;
+    wait_for(&mut a.client, "Ada is told Bob is near", |x| {
+        x.near.contains(&idb)
+    })
+    .await;
+    wait_for(&mut b.client, "Bob is told Ada is near", |x| {
+        x.near.contains(&ida)
+    })
+    .await;
     wait_for(&mut a.client, "Ada sees Cid", |x| x.seen(idc).is_some()).await;
     assert!(!a.client.near.contains(&idc));
 
-    a.client.signal(idb, SignalKind::Offer, "offer-sdp").await.unwrap();
-    wait_for(&mut b.client, "Bob receives Ada's offer", |x| !x.signals.is_empty()).await;
+    a.client
+        .signal(idb, SignalKind::Offer, "offer-sdp")
+        .await
+        .unwrap();
+    wait_for(&mut b.client, "Bob receives Ada's offer", |x| {
+        !x.signals.is_empty()
+    })
+    .await;
     assert_eq!(
         b.client.signals,
         vec![(ida, SignalKind::Offer, "offer-sdp".to_owned())]
     );
-    b.client.signal(ida, SignalKind::Answer, "answer-sdp").await.unwrap();
-    wait_for(&mut a.client, "Ada receives Bob's answer", |x| !x.signals.is_empty()).await;
+    b.client
+        .signal(ida, SignalKind::Answer, "answer-sdp")
+        .await
+        .unwrap();
+    wait_for(&mut a.client, "Ada receives Bob's answer", |x| {
+        !x.signals.is_empty()
+    })
+    .await;
     assert_eq!(
         a.client.signals,
         vec![(idb, SignalKind::Answer, "answer-sdp".to_owned())]
     );
 
     // To a far player, and to an entity that does not exist: NOT_NEAR, nothing forwarded.
-    a.client.signal(idc, SignalKind::Offer, "to-cid").await.unwrap();
+    a.client
+        .signal(idc, SignalKind::Offer, "to-cid")
+        .await
+        .unwrap();
     wait_for(&mut a.client, "Ada is told Cid is not near", |x| {
-        x.errors.iter().any(|(code, _)| *code == ErrorCode::NOT_NEAR)
+        x.errors
+            .iter()
+            .any(|(code, _)| *code == ErrorCode::NOT_NEAR)
     })
     .await;
     let nobody = EntityId::new(999_999).unwrap();
-    a.client.signal(nobody, SignalKind::Ice, "to-nobody").await.unwrap();
+    a.client
+        .signal(nobody, SignalKind::Ice, "to-nobody")
+        .await
+        .unwrap();
     wait_for(&mut a.client, "Ada is told nobody is not near", |x| {
-        x.errors.iter().filter(|(code, _)| *code == ErrorCode::NOT_NEAR).count() == 2
+        x.errors
+            .iter()
+            .filter(|(code, _)| *code == ErrorCode::NOT_NEAR)
+            .count()
+            == 2
     })
     .await;
     assert!(
-        !c.client.until(QUIET, |x| !x.signals.is_empty()).await.unwrap(),
+        !c.client
+            .until(QUIET, |x| !x.signals.is_empty())
+            .await
+            .unwrap(),
         "a signal reached Cid: {:?}",
         c.client.signals
     );
 
     // Once Bob walks away (beyond 3 + 1), he is far: his signals are refused too.
     walk(&mut b.client, Direction::East, 4).await;
-    wait_for(&mut a.client, "Ada is told Bob is far", |x| !x.near.contains(&idb)).await;
-    wait_for(&mut b.client, "Bob is told Ada is far", |x| !x.near.contains(&ida)).await;
-    b.client.signal(ida, SignalKind::Ice, "late-ice").await.unwrap();
+    wait_for(&mut a.client, "Ada is told Bob is far", |x| {
+        !x.near.contains(&idb)
+    })
+    .await;
+    wait_for(&mut b.client, "Bob is told Ada is far", |x| {
+        !x.near.contains(&ida)
+    })
+    .await;
+    b.client
+        .signal(ida, SignalKind::Ice, "late-ice")
+        .await
+        .unwrap();
     wait_for(&mut b.client, "Bob is told Ada is not near", |x| {
-        x.errors.iter().any(|(code, _)| *code == ErrorCode::NOT_NEAR)
+        x.errors
+            .iter()
+            .any(|(code, _)| *code == ErrorCode::NOT_NEAR)
     })
     .await;
     assert!(
-        !a.client.until(QUIET, |x| x.signals.len() > 1).await.unwrap(),
+        !a.client
+            .until(QUIET, |x| x.signals.len() > 1)
+            .await
+            .unwrap(),
         "a signal from a far peer reached Ada: {:?}",
         a.client.signals
     );
@@ -335,7 +401,10 @@ async fn reconnect_within_the_grace_period_resumes_the_avatar() {
     let mut client = a.client;
     step(&mut client, Direction::East).await;
     let left_at = t + EAST;
-    wait_for(&mut o.client, "Obi sees Ada's step", |c| c.seen_at(ida) == Some(left_at)).await;
+    wait_for(&mut o.client, "Obi sees Ada's step", |c| {
+        c.seen_at(ida) == Some(left_at)
+    })
+    .await;
     client.close().await;
 
     // The avatar lingers while she is away.

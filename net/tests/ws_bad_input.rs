@@ -14,9 +14,7 @@ use net::auth::{AUDIENCE, Auth, Claims, ISSUER};
 use net::client::ClientError;
 use net::ws::{MAX_FRAME_BYTES, NOT_A_MEMBER, UNKNOWN_SPACE};
 use persistence::Role;
-use schema::{
-    ChatScope, ClientMessage, ErrorCode, PROTOCOL_VERSION, ServerMessage, encode_client,
-};
+use schema::{ChatScope, ClientMessage, ErrorCode, PROTOCOL_VERSION, ServerMessage, encode_client};
 use serde_json::json;
 use sim::{Direction, Input};
 use ws_common::{Got, Player, WsServer, ping, wait_closed, wait_for};
@@ -78,9 +76,11 @@ async fn garbage_frames_get_bad_message_and_too_many_close() {
         .unwrap();
     p.client.say("   ", ChatScope::Space).await.unwrap();
     p.client.send_raw(Vec::new()).await.unwrap();
-    wait_for(&mut p.client, "BAD_MESSAGE for a truncated frame, a second Hello, an empty chat line and an empty frame", |c| {
-        bad_messages(&c.errors) == 5
-    })
+    wait_for(
+        &mut p.client,
+        "BAD_MESSAGE for a truncated frame, a second Hello, an empty chat line and an empty frame",
+        |c| bad_messages(&c.errors) == 5,
+    )
     .await;
     assert!(
         p.client.errors.iter().any(|(_, m)| m.contains("Hello")),
@@ -129,7 +129,10 @@ async fn text_frames_get_bad_message_and_too_many_close() {
     raw.send(&ClientMessage::Ping { client_time: 9.0 }).await;
     loop {
         match raw.next().await {
-            Got::Message(ServerMessage::Pong { client_time, .. }) if client_time == 9.0 => break,
+            Got::Message(ServerMessage::Pong { client_time, .. }) => {
+                assert_eq!(client_time, 9.0);
+                break;
+            }
             Got::Message(ServerMessage::Error { code, message }) => {
                 panic!("unexpected error {code:?} {message}")
             }
@@ -171,25 +174,33 @@ async fn oversized_frames_close_the_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_message_must_be_hello() {
     let (server, space, mut bystander) = setup().await;
-    let firsts: [(&str, Option<ClientMessage>, Option<Vec<u8>>); 4] = [
-        ("Ping", Some(ClientMessage::Ping { client_time: 1.0 }), None),
+    enum First {
+        Message(ClientMessage),
+        Bytes(Vec<u8>),
+        Text(&'static str),
+    }
+    let firsts = [
+        (
+            "Ping",
+            First::Message(ClientMessage::Ping { client_time: 1.0 }),
+        ),
         (
             "Input",
-            Some(ClientMessage::Input {
+            First::Message(ClientMessage::Input {
                 seq: 1,
                 input: Input::Move(Direction::East),
             }),
-            None,
         ),
-        ("garbage", None, Some(garbage(0))),
-        ("text", None, None),
+        ("garbage", First::Bytes(garbage(0))),
+        ("empty", First::Bytes(Vec::new())),
+        ("text", First::Text("hello")),
     ];
-    for (what, message, bytes) in firsts {
+    for (what, first) in firsts {
         let mut raw = server.raw(&space).await;
-        match (message, bytes) {
-            (Some(m), _) => raw.send(&m).await,
-            (None, Some(b)) => raw.binary(b).await,
-            (None, None) => raw.text("hello").await,
+        match first {
+            First::Message(m) => raw.send(&m).await,
+            First::Bytes(b) => raw.binary(b).await,
+            First::Text(t) => raw.text(t).await,
         }
         let errors = raw.closed().await;
         assert_eq!(
@@ -215,7 +226,9 @@ async fn floods_are_rate_limited_then_disconnected() {
             .unwrap();
     }
     wait_for(&mut p.client, "RATE_LIMITED for chat", |c| {
-        c.errors.iter().any(|(code, _)| *code == ErrorCode::RATE_LIMITED)
+        c.errors
+            .iter()
+            .any(|(code, _)| *code == ErrorCode::RATE_LIMITED)
     })
     .await;
     ping(&mut p.client, 1.0).await;
@@ -344,8 +357,8 @@ async fn unknown_private_and_full_spaces_are_refused() {
     );
     server.connect(&private, &owner).await.close().await;
 
-    let tiny = create(json!({ "name": "Tiny", "map": "office", "public": true, "max_players": 1 }))
-        .await;
+    let tiny =
+        create(json!({ "name": "Tiny", "map": "office", "public": true, "max_players": 1 })).await;
     let first = server.connect(&tiny, &owner).await;
     assert_eq!(
         refusal(server.try_connect(&tiny, &token).await),

@@ -159,11 +159,10 @@ async fn sigterm_then_restart_restores_positions() {
     );
 
     let plaza2 = Plaza::start(dir.path(), 2).await;
-    let mut again =
-        tokio::time::timeout(SOON, PlazaClient::connect(&plaza2.base, &space, &token))
-            .await
-            .expect("connect in time")
-            .expect("the same token works after a restart");
+    let mut again = tokio::time::timeout(SOON, PlazaClient::connect(&plaza2.base, &space, &token))
+        .await
+        .expect("connect in time")
+        .expect("the same token works after a restart");
     let me = again.me();
     wait_for(&mut again, "Ada spawns on the tile she left", |c| {
         c.seen_at(me).is_some()

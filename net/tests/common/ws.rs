@@ -137,7 +137,11 @@ impl WsServer {
             "{name} sees its own avatar"
         );
         if let Some(tile) = tile {
-            assert_eq!(client.seen_at(me), Some(tile), "{name} spawns on its saved tile");
+            assert_eq!(
+                client.seen_at(me),
+                Some(tile),
+                "{name} spawns on its saved tile"
+            );
         }
         Player {
             token,
@@ -303,9 +307,7 @@ pub async fn ping(client: &mut PlazaClient, client_time: f64) {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         assert!(!left.is_zero(), "no Pong for {client_time}");
         match client.step(left).await.expect("connection open for a Pong") {
-            ServerMessage::Pong {
-                client_time: t, ..
-            } if t == client_time => return,
+            ServerMessage::Pong { client_time: t, .. } if t == client_time => return,
             _ => {}
         }
     }
@@ -365,7 +367,10 @@ pub fn tile_facing(map: &TileMap, off_map: bool) -> (IVec2, Direction, Direction
             }
         }
     }
-    panic!("no walkable tile next to a {}", if off_map { "map border" } else { "wall" })
+    panic!(
+        "no walkable tile next to a {}",
+        if off_map { "map border" } else { "wall" }
+    )
 }
 
 // ---- raw sockets ----------------------------------------------------------------------------
@@ -458,7 +463,9 @@ impl RawWs {
         let mut errors = Vec::new();
         loop {
             match self.next().await {
-                Got::Message(ServerMessage::Error { code, message }) => errors.push((code, message)),
+                Got::Message(ServerMessage::Error { code, message }) => {
+                    errors.push((code, message))
+                }
                 Got::Message(_) => continue,
                 Got::Closed => return errors,
             }

@@ -15,6 +15,7 @@
 //! auth_rate_per_minute = 30
 //! auth_burst = 10
 //! max_body_bytes = 65536
+//! max_players_limit = 1000
 //! ```
 
 use std::net::SocketAddr;
@@ -44,6 +45,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the server (REST, WebSocket, web client) until SIGINT/SIGTERM.
     Serve(ServeArgs),
+    /// Run a swarm of bot players against a server; report latency, traffic and CPU.
+    Bots(BotsArgs),
 }
 
 /// Flags of `plaza serve`. Each may also come from its environment variable or the TOML file.
@@ -90,6 +93,59 @@ pub struct ServeArgs {
     /// Largest accepted REST request body, in bytes [default: 65536].
     #[arg(long, env = "PLAZA_MAX_BODY_BYTES", value_name = "BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Largest `max_players` a space may be created with [default: 1000].
+    #[arg(long, env = "PLAZA_MAX_PLAYERS_LIMIT", value_name = "N")]
+    pub max_players_limit: Option<u32>,
+}
+
+/// The highest `max_players_limit` accepted.
+pub const MAX_PLAYERS_LIMIT_CEILING: u32 = 100_000;
+
+/// Flags of `plaza bots` (see [`crate::bots`]).
+#[derive(Debug, Args)]
+pub struct BotsArgs {
+    /// The server's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080", value_name = "URL")]
+    pub url: String,
+    /// Space to join [default: create a public space for the run].
+    #[arg(long, value_name = "ID")]
+    pub space: Option<String>,
+    /// Number of bots.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub count: usize,
+    /// Seconds of the measured phase (after the ramp-up).
+    #[arg(long, default_value_t = 30.0, value_name = "S")]
+    pub duration: f64,
+    /// Seconds over which the bots connect [default: count / 200, at least 1].
+    #[arg(long, value_name = "S")]
+    pub ramp: Option<f64>,
+    /// Also write the report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// How the bots move.
+    #[arg(long, value_enum, default_value_t = crate::bots::Behaviour::RandomWalk)]
+    pub behaviour: crate::bots::Behaviour,
+    /// Chat lines per bot per minute (0: none).
+    #[arg(long, default_value_t = 1.0, value_name = "R")]
+    pub chat_per_minute: f64,
+    /// Milliseconds between two inputs of one bot.
+    #[arg(long, default_value_t = 500, value_name = "MS")]
+    pub input_interval_ms: u64,
+    /// Map of the space the run creates.
+    #[arg(long, value_enum, default_value_t = crate::bots::BotMap::Campus)]
+    pub map: crate::bots::BotMap,
+    /// Threads of the bots' runtime (1: single-threaded).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub threads: usize,
+    /// Logins and handshakes in flight at once.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub login_concurrency: usize,
+    /// Seed of the bots' movement and timing.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// The TOML file: the same keys as [`ServeArgs`], in snake case.
@@ -120,6 +176,8 @@ pub struct FileConfig {
     pub auth_burst: Option<u32>,
     /// See [`ServeArgs::max_body_bytes`].
     pub max_body_bytes: Option<usize>,
+    /// See [`ServeArgs::max_players_limit`].
+    pub max_players_limit: Option<u32>,
 }
 
 /// Errors while reading the configuration.
@@ -178,6 +236,8 @@ pub struct ServeConfig {
     pub auth_burst: u32,
     /// Largest accepted REST request body, in bytes.
     pub max_body_bytes: usize,
+    /// Largest `max_players` a space may be created with.
+    pub max_players_limit: u32,
 }
 
 impl Default for ServeConfig {
@@ -262,6 +322,10 @@ impl ServeConfig {
                 .max_body_bytes
                 .or(file.max_body_bytes)
                 .unwrap_or(64 * 1024),
+            max_players_limit: args
+                .max_players_limit
+                .or(file.max_players_limit)
+                .unwrap_or(crate::http::spaces::MAX_PLAYERS_LIMIT),
             data_dir,
         };
         config.check()?;
@@ -294,6 +358,9 @@ impl ServeConfig {
         }
         if self.max_body_bytes < 1024 {
             return invalid("max_body_bytes", "must be at least 1024");
+        }
+        if !(1..=MAX_PLAYERS_LIMIT_CEILING).contains(&self.max_players_limit) {
+            return invalid("max_players_limit", "must be in 1..=100000");
         }
         Ok(())
     }

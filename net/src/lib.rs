@@ -6,6 +6,7 @@
 //! triggered, then runs the shutdown hooks.
 
 pub mod auth;
+pub mod bots;
 pub mod client;
 pub mod config;
 pub mod driver;

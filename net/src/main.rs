@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use net::config::{Cli, Command, ServeArgs, ServeConfig};
+use net::config::{BotsArgs, Cli, Command, ServeArgs, ServeConfig};
 use net::{AppState, Shutdown};
 use tracing_subscriber::EnvFilter;
 
@@ -16,6 +16,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args, cli.config.as_deref()).await,
+        Command::Bots(args) => bots(args).await,
     }
 }
 
@@ -40,6 +41,58 @@ async fn serve(args: ServeArgs, config_file: Option<&std::path::Path>) -> anyhow
     tokio::spawn(trigger_on_signal(state.shutdown.clone()));
     net::serve(listener, state).await?;
     tracing::info!("bye");
+    Ok(())
+}
+
+/// `plaza bots`: runs the swarm on its own small runtime, prints the table, writes the JSON;
+/// fails when any bot failed or any error was counted.
+async fn bots(args: BotsArgs) -> anyhow::Result<()> {
+    if !args.duration.is_finite() || args.duration <= 0.0 {
+        anyhow::bail!("--duration must be a positive number of seconds");
+    }
+    let ramp = match args.ramp {
+        Some(r) if !r.is_finite() || r < 0.0 => anyhow::bail!("--ramp must be >= 0 seconds"),
+        r => r.map(std::time::Duration::from_secs_f64),
+    };
+    let config = net::bots::BotsConfig {
+        url: args.url,
+        space: args.space,
+        count: args.count,
+        duration: std::time::Duration::from_secs_f64(args.duration),
+        ramp,
+        behaviour: args.behaviour,
+        chat_per_minute: args.chat_per_minute,
+        input_interval: std::time::Duration::from_millis(args.input_interval_ms),
+        map: args.map,
+        threads: args.threads,
+        login_concurrency: args.login_concurrency,
+        seed: args.seed,
+        progress: !args.quiet,
+    };
+    let report = tokio::task::spawn_blocking(move || net::bots::run(config))
+        .await
+        .context("the bot swarm panicked")??;
+    println!("plaza bots\n{}", report.table());
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("  report written to {}", path.display());
+    }
+    if !report.is_clean() {
+        let hint = if report.errors.contains_key("login_rate_limited") {
+            " (start the server with a larger --auth-burst / --auth-rate-per-minute)"
+        } else {
+            ""
+        };
+        anyhow::bail!(
+            "{} of {} bots connected, {} at the end; errors: {:?}{hint}",
+            report.connected,
+            report.bots,
+            report.connected_at_end,
+            report.errors
+        );
+    }
     Ok(())
 }
 

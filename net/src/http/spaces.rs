@@ -12,7 +12,8 @@ use crate::http::error::{ApiError, ApiJson};
 use crate::http::extract::AuthUser;
 use crate::state::AppState;
 
-/// Most players a space may be created for.
+/// Most players a space may be created for, by default (`max_players_limit` in the
+/// configuration raises it, e.g. for load runs).
 pub const MAX_PLAYERS_LIMIT: u32 = 1000;
 /// Default player cap of a new space.
 pub const DEFAULT_MAX_PLAYERS: u32 = 50;
@@ -107,10 +108,11 @@ async fn create(
         ));
     }
     let max_players = req.max_players.unwrap_or(DEFAULT_MAX_PLAYERS);
-    if !(1..=MAX_PLAYERS_LIMIT).contains(&max_players) {
+    let limit = state.config.max_players_limit;
+    if !(1..=limit).contains(&max_players) {
         return Err(ApiError::bad_request(
             "invalid_max_players",
-            format!("max_players must be 1 to {MAX_PLAYERS_LIMIT}"),
+            format!("max_players must be 1 to {limit}"),
         ));
     }
     let space = state

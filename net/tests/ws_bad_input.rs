@@ -7,12 +7,12 @@ mod common;
 #[path = "common/ws.rs"]
 mod ws_common;
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::TEST_SECRET;
 use net::auth::{AUDIENCE, Auth, Claims, ISSUER};
 use net::client::ClientError;
-use net::ws::{MAX_FRAME_BYTES, NOT_A_MEMBER, UNKNOWN_SPACE};
+use net::ws::{MAX_FRAME_BYTES, NOT_A_MEMBER, SessionLimits, TIMEOUT, UNKNOWN_SPACE};
 use persistence::Role;
 use schema::{ChatScope, ClientMessage, ErrorCode, PROTOCOL_VERSION, ServerMessage, encode_client};
 use serde_json::json;
@@ -385,5 +385,59 @@ async fn a_wrong_protocol_version_is_refused() {
         );
     }
     still_serving(&server, &space, &mut bystander).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_clients_time_out() {
+    let server = WsServer::with_session_limits(SessionLimits {
+        hello_timeout: Duration::from_millis(300),
+        idle_timeout: Duration::from_millis(800),
+        ..SessionLimits::default()
+    })
+    .await;
+    let space = server.space("office").await;
+
+    // No Hello at all.
+    let started = Instant::now();
+    let mut raw = server.raw(&space).await;
+    let errors = raw.closed().await;
+    assert_eq!(
+        errors.iter().map(|e| e.0).collect::<Vec<_>>(),
+        vec![TIMEOUT],
+        "{errors:?}"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    // Joined, then silent (no acks, no pings) while the server keeps sending it snapshots
+    // (unacknowledged, so resent every tick): closed as idle all the same.
+    let (token, _) = server.guest("Quiet").await;
+    let mut raw = server.raw(&space).await;
+    raw.hello_ok(&token).await;
+    raw.welcome().await;
+    let started = Instant::now();
+    let errors = raw.closed().await;
+    assert_eq!(
+        errors.iter().map(|e| e.0).collect::<Vec<_>>(),
+        vec![TIMEOUT],
+        "{errors:?}"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(700));
+
+    // A client that keeps talking (pings) stays well past the idle time.
+    let mut talker = server.player(&space, "Talker", None).await;
+    let started = Instant::now();
+    let mut i = 0.0;
+    while started.elapsed() < Duration::from_millis(2000) {
+        ping(&mut talker.client, i).await;
+        i += 1.0;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(
+        talker.client.errors.is_empty(),
+        "{:?}",
+        talker.client.errors
+    );
+    server.assert_serving(&space).await;
     server.stop().await;
 }

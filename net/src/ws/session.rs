@@ -241,6 +241,8 @@ async fn serve(
     let limits = &state.session_limits;
     let buckets = ConnLimits::new(limits);
     let (mut bad_frames, mut violations) = (0u32, 0u32);
+    // Idle = nothing received: frames sent to the client do not count.
+    let mut idle_deadline = tokio::time::Instant::now() + limits.idle_timeout;
     loop {
         tokio::select! {
             _ = state.shutdown.wait() => {
@@ -255,7 +257,8 @@ async fn serve(
                 Some(Outbound::Close { code, message }) => return Some(Refusal { code, message }),
                 None => return Some(Refusal::new(TOO_SLOW, "dropped: the connection could not keep up")),
             },
-            frame = tokio::time::timeout(limits.idle_timeout, socket.recv()) => {
+            frame = tokio::time::timeout_at(idle_deadline, socket.recv()) => {
+                idle_deadline = tokio::time::Instant::now() + limits.idle_timeout;
                 let bytes = match frame {
                     Err(_) => return Some(Refusal::new(TIMEOUT, "idle for too long")),
                     Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return None,

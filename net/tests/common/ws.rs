@@ -15,6 +15,7 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use glam::IVec2;
 use net::client::{ClientError, PlazaClient, create_space, guest_login};
 use net::config::ServeConfig;
+use net::ws::SessionLimits;
 use persistence::Position;
 use schema::{ClientMessage, ErrorCode, PROTOCOL_VERSION, ServerMessage, decode_server};
 use sim::{Direction, EntityId, Input, TileMap};
@@ -47,7 +48,17 @@ impl WsServer {
 
     /// A server whose configuration `tweak` adjusts.
     pub async fn with(tweak: impl FnOnce(&mut ServeConfig)) -> WsServer {
-        let app = TestApp::with(tweak).await;
+        WsServer::serve(TestApp::with(tweak).await).await
+    }
+
+    /// A server whose WebSocket sessions have `limits`.
+    pub async fn with_session_limits(limits: SessionLimits) -> WsServer {
+        let mut app = TestApp::new().await;
+        app.state.session_limits = Arc::new(limits);
+        WsServer::serve(app).await
+    }
+
+    async fn serve(app: TestApp) -> WsServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
@@ -449,7 +460,9 @@ impl RawWs {
 
     /// Reads until an `Error`; returns it. Panics if the connection closes first.
     pub async fn error(&mut self) -> (ErrorCode, String) {
+        let deadline = tokio::time::Instant::now() + SOON;
         loop {
+            assert!(tokio::time::Instant::now() < deadline, "no Error in time");
             match self.next().await {
                 Got::Message(ServerMessage::Error { code, message }) => return (code, message),
                 Got::Message(_) => continue,
@@ -458,10 +471,16 @@ impl RawWs {
         }
     }
 
-    /// Reads until the connection closes; returns the errors received meanwhile.
+    /// Reads until the connection closes (within [`SOON`]); returns the errors received
+    /// meanwhile.
     pub async fn closed(&mut self) -> Vec<(ErrorCode, String)> {
         let mut errors = Vec::new();
+        let deadline = tokio::time::Instant::now() + SOON;
         loop {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "connection still open; errors so far {errors:?}"
+            );
             match self.next().await {
                 Got::Message(ServerMessage::Error { code, message }) => {
                     errors.push((code, message))

@@ -2,10 +2,10 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt as _, SinkExt, StreamExt};
 use glam::IVec2;
 use hdrhistogram::Histogram;
 use schema::{
@@ -35,10 +35,8 @@ pub(crate) struct Shared {
     pub(crate) base: String,
     /// The space the bots join.
     pub(crate) space: String,
-    /// When the measured phase starts (ramp-up is over).
-    pub(crate) steady_start: Instant,
-    /// When the bots stop.
-    pub(crate) end: Instant,
+    /// The measured phase, set once every bot has joined (or failed).
+    pub(crate) phase: OnceLock<Phase>,
     /// Time between two inputs of one bot.
     pub(crate) input_interval: Duration,
     /// Mean time between two chat lines of one bot (`None`: no chat).
@@ -61,6 +59,21 @@ pub(crate) struct Shared {
     pub(crate) live: Live,
     /// Tick rate the server announced in Welcome.
     pub(crate) tick_hz: AtomicU32,
+}
+
+/// The measured phase of a run.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Phase {
+    /// When it starts (every bot has joined).
+    pub(crate) steady_start: Instant,
+    /// When it ends and the bots stop.
+    pub(crate) end: Instant,
+}
+
+impl Phase {
+    fn measured(&self, at: Instant) -> bool {
+        at >= self.steady_start
+    }
 }
 
 /// Counters the progress bar reads while the run goes on.
@@ -151,11 +164,11 @@ pub(crate) struct Outcome {
     pub(crate) echoed: u64,
 }
 
-/// Runs bot `index`: starts at `start_at`, stops at `shared.end`.
+/// Runs bot `index`: starts at `start_at`, stops at the end of the measured phase.
 pub(crate) async fn run(index: usize, start_at: Instant, shared: Arc<Shared>) -> Outcome {
     let mut outcome = Outcome::default();
     tokio::time::sleep_until(start_at.into()).await;
-    if Instant::now() >= shared.end {
+    if shared.phase.get().is_some_and(|p| Instant::now() >= p.end) {
         return outcome;
     }
     let opened = {
@@ -195,7 +208,8 @@ pub(crate) async fn run(index: usize, start_at: Instant, shared: Arc<Shared>) ->
         index,
     };
     let result = session.run(&shared, &mut outcome).await;
-    let stopped = Instant::now().min(shared.end);
+    let phase = shared.phase.get().copied();
+    let stopped = phase.map_or(Instant::now(), |p| Instant::now().min(p.end));
     shared.live.alive.fetch_sub(1, Ordering::Relaxed);
     match result {
         Ok(()) => outcome.alive_at_end = true,
@@ -212,12 +226,14 @@ pub(crate) async fn run(index: usize, start_at: Instant, shared: Arc<Shared>) ->
         outcome.steady = session.counters.since(base);
         outcome.steady_seconds = stopped.saturating_duration_since(since).as_secs_f64();
     }
-    let late = shared.end - Duration::from_secs(1);
-    outcome.unechoed = session
-        .pending
-        .iter()
-        .filter(|(_, sent)| *sent >= shared.steady_start && *sent < late)
-        .count() as u64;
+    if let Some(p) = phase {
+        let late = p.end.checked_sub(Duration::from_secs(1)).unwrap_or(p.end);
+        outcome.unechoed = session
+            .pending
+            .iter()
+            .filter(|(_, sent)| p.measured(*sent) && *sent < late)
+            .count() as u64;
+    }
     if outcome.alive_at_end {
         let _ = tokio::time::timeout(Duration::from_secs(2), session.socket.close(None)).await;
     }
@@ -342,11 +358,14 @@ impl Session {
             .map(|i| start + i.mul_f64(self.rng.unit() * 2.0));
         loop {
             let now = Instant::now();
-            if now >= shared.end {
-                return Ok(());
-            }
-            if self.baseline.is_none() && now >= shared.steady_start {
-                self.baseline = Some((self.counters, now));
+            let phase = shared.phase.get().copied();
+            if let Some(p) = phase {
+                if now >= p.end {
+                    return Ok(());
+                }
+                if self.baseline.is_none() && p.measured(now) {
+                    self.baseline = Some((self.counters, now));
+                }
             }
             if now >= next_input {
                 self.send_input(now).await?;
@@ -361,29 +380,62 @@ impl Session {
                 self.send_chat().await?;
                 next_chat = Some(now + mean.mul_f64(0.5 + self.rng.unit()));
             }
-            let mut wake = next_input.min(shared.end);
+            let mut wake = next_input;
             if let Some(at) = next_chat {
                 wake = wake.min(at);
             }
-            if self.baseline.is_none() {
-                wake = wake.min(shared.steady_start);
+            if let Some(p) = phase {
+                wake = wake.min(p.end);
+                if self.baseline.is_none() {
+                    wake = wake.min(p.steady_start);
+                }
             }
             let frame = match tokio::time::timeout_at(wake.into(), self.socket.next()).await {
                 Err(_) => continue,
                 Ok(frame) => frame,
             };
             let received = Instant::now();
-            match frame {
-                Some(Ok(Message::Binary(bytes))) => {
-                    self.handle(&bytes, received, shared, outcome).await?;
+            self.frame(frame, received, shared, outcome).await?;
+            // Handle what else is already here, then send the acks in one write.
+            for _ in 0..64 {
+                match self.socket.next().now_or_never() {
+                    Some(frame) => self.frame(frame, received, shared, outcome).await?,
+                    None => break,
                 }
-                Some(Ok(Message::Close(_))) | None => {
-                    return Err(End::Error("closed_early".into()));
-                }
-                Some(Ok(_)) => {}
-                Some(Err(_)) => return Err(End::Error("ws_error".into())),
             }
+            self.socket
+                .flush()
+                .await
+                .map_err(|_| End::Error("ws_send_error".into()))?;
         }
+    }
+
+    async fn frame(
+        &mut self,
+        frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+        received: Instant,
+        shared: &Shared,
+        outcome: &mut Outcome,
+    ) -> Result<(), End> {
+        match frame {
+            Some(Ok(Message::Binary(bytes))) => {
+                self.handle(&bytes, received, shared, outcome).await
+            }
+            Some(Ok(Message::Close(_))) | None => Err(End::Error("closed_early".into())),
+            Some(Ok(_)) => Ok(()),
+            Some(Err(_)) => Err(End::Error("ws_error".into())),
+        }
+    }
+
+    /// Queues a message without flushing (acks; the caller flushes).
+    async fn feed(&mut self, message: &ClientMessage) -> Result<(), End> {
+        let bytes = encode_client(message);
+        self.counters.bytes_out += bytes.len() as u64;
+        self.counters.messages_out += 1;
+        self.socket
+            .feed(Message::Binary(bytes.into()))
+            .await
+            .map_err(|_| End::Error("ws_send_error".into()))
     }
 
     async fn send(&mut self, message: &ClientMessage) -> Result<(), End> {
@@ -460,7 +512,7 @@ impl Session {
                 }
                 self.position = now_at.or(self.position);
                 self.echoed(snapshot.last_input_seq, received, shared, outcome);
-                self.send(&ClientMessage::Ack {
+                self.feed(&ClientMessage::Ack {
                     tick: snapshot.tick,
                 })
                 .await?;
@@ -479,13 +531,14 @@ impl Session {
         if self.pending.front().is_none_or(|(s, _)| *s > seq) {
             return;
         }
+        let phase = shared.phase.get().copied();
         let mut latency = shared.latency.lock().unwrap_or_else(|e| e.into_inner());
         while let Some(&(s, sent)) = self.pending.front() {
             if s > seq {
                 break;
             }
             self.pending.pop_front();
-            if sent >= shared.steady_start {
+            if phase.is_some_and(|p| p.measured(sent)) {
                 let micros = received.saturating_duration_since(sent).as_micros();
                 latency.saturating_record(u64::try_from(micros).unwrap_or(u64::MAX).max(1));
                 outcome.echoed += 1;

@@ -3,8 +3,9 @@
 //! Each bot logs in as a guest (`POST /api/auth/guest`), opens `/ws?space=…`, says Hello,
 //! then moves by its [`Behaviour`], chats at a set rate, applies every Snapshot to a
 //! [`schema::ClientMirror`] and acknowledges it. A message that does not decode or apply is
-//! a protocol error and ends that bot. The bots connect gradually over the ramp-up; then the
-//! measured phase runs for the configured duration and [`run`] returns a [`BotsReport`]:
+//! a protocol error and ends that bot. The bots connect gradually over the ramp-up; once all
+//! have joined (or failed) the measured phase runs for the configured duration and [`run`]
+//! returns a [`BotsReport`]:
 //! connections, errors by kind, input → echo latency (HdrHistogram), bytes and messages per
 //! client per second, the bots' own CPU, and the server's CPU per client-tick from its
 //! `/metrics` (`process_cpu_seconds_total` and the space's tick counter).
@@ -37,7 +38,7 @@ mod scrape;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -48,10 +49,12 @@ use tokio::sync::Semaphore;
 pub use behaviour::Behaviour;
 pub use report::{BotCost, BotsReport, LatencyReport, Rates, ServerCost, Totals};
 
-use bot::{Live, Shared};
+use bot::{Live, Phase, Shared};
 
 /// Time between the end of the ramp-up and the start of the measured phase.
 const SETTLE: Duration = Duration::from_secs(1);
+/// Longest wait after the ramp-up for the last bots to join.
+const JOIN_GRACE: Duration = Duration::from_secs(60);
 
 /// The map of the space a run creates.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -232,15 +235,12 @@ async fn swarm(config: &BotsConfig) -> Result<BotsReport, BotsError> {
     };
     let ramp = config.ramp();
     let t0 = Instant::now();
-    let steady_start = t0 + ramp + SETTLE;
-    let end = steady_start + config.duration;
     let chat_interval = (config.chat_per_minute > 0.0)
         .then(|| Duration::from_secs_f64(60.0 / config.chat_per_minute));
     let shared = Arc::new(Shared {
         base: base.clone(),
         space: space.clone(),
-        steady_start,
-        end,
+        phase: OnceLock::new(),
         input_interval: config.input_interval,
         chat_interval,
         behaviour: config.behaviour,
@@ -254,23 +254,8 @@ async fn swarm(config: &BotsConfig) -> Result<BotsReport, BotsError> {
         tick_hz: AtomicU32::new(0),
     });
 
-    let sampler = tokio::spawn(sample_server(
-        http.clone(),
-        base.clone(),
-        space.clone(),
-        steady_start,
-        end,
-    ));
-    let lag = tokio::spawn(scheduler_lag(steady_start, end));
-    let bar = progress_bar(config.progress, end - t0);
-    let progress = tokio::spawn(show_progress(
-        bar.clone(),
-        shared.clone(),
-        config.count,
-        t0,
-        steady_start,
-        end,
-    ));
+    let bar = progress_bar(config.progress, ramp + SETTLE + config.duration);
+    let progress = tokio::spawn(show_progress(bar.clone(), shared.clone(), config.count, t0));
 
     let step = ramp.div_f64(config.count as f64);
     let bots: Vec<_> = (0..config.count)
@@ -279,6 +264,30 @@ async fn swarm(config: &BotsConfig) -> Result<BotsReport, BotsError> {
             tokio::spawn(bot::run(i, start, shared.clone()))
         })
         .collect();
+    // The measured phase starts once every bot has joined or failed (at the earliest after
+    // the ramp-up, at the latest a minute after it).
+    let latest = t0 + ramp + JOIN_GRACE;
+    loop {
+        let live = &shared.live;
+        let done = live.connected.load(Ordering::Relaxed) + live.failed.load(Ordering::Relaxed);
+        if done >= config.count as u64 || Instant::now() >= latest {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let steady_start = (Instant::now() + SETTLE).max(t0 + ramp + SETTLE);
+    let end = steady_start + config.duration;
+    let _ = shared.phase.set(Phase { steady_start, end });
+    bar.set_length((end - t0).as_millis() as u64);
+    let ramp_used = steady_start - SETTLE - t0;
+    let sampler = tokio::spawn(sample_server(
+        http.clone(),
+        base.clone(),
+        space.clone(),
+        steady_start,
+        end,
+    ));
+    let lag = tokio::spawn(scheduler_lag(steady_start, end));
     let mut outcomes = Vec::with_capacity(bots.len());
     for handle in bots {
         match handle.await {
@@ -324,7 +333,7 @@ async fn swarm(config: &BotsConfig) -> Result<BotsReport, BotsError> {
         behaviour: config.behaviour,
         bots: config.count,
         duration_s: config.duration.as_secs_f64(),
-        ramp_s: ramp.as_secs_f64(),
+        ramp_s: ramp_used.as_secs_f64(),
         tick_hz: shared.tick_hz.load(Ordering::Relaxed),
         input_interval_ms: config.input_interval.as_secs_f64() * 1000.0,
         chat_per_minute: config.chat_per_minute,
@@ -461,14 +470,7 @@ fn progress_bar(enabled: bool, total: Duration) -> ProgressBar {
     bar
 }
 
-async fn show_progress(
-    bar: ProgressBar,
-    shared: Arc<Shared>,
-    count: usize,
-    t0: Instant,
-    steady_start: Instant,
-    end: Instant,
-) {
+async fn show_progress(bar: ProgressBar, shared: Arc<Shared>, count: usize, t0: Instant) {
     let mut last = (Instant::now(), 0u64, 0u64);
     let mut every = tokio::time::interval(Duration::from_millis(500));
     loop {
@@ -478,12 +480,11 @@ async fn show_progress(
         let bytes = live.bytes_in.load(Ordering::Relaxed);
         let messages = live.messages_in.load(Ordering::Relaxed);
         let dt = now.duration_since(last.0).as_secs_f64().max(1e-3);
-        let phase = if now < steady_start {
-            "ramp"
-        } else if now < end {
-            "measure"
-        } else {
-            "closing"
+        let phase = match shared.phase.get() {
+            None => "joining",
+            Some(p) if now < p.steady_start => "settling",
+            Some(p) if now < p.end => "measuring",
+            Some(_) => "closing",
         };
         bar.set_position(now.duration_since(t0).as_millis() as u64);
         bar.set_message(format!(

@@ -26,7 +26,8 @@ pub struct BotsReport {
     pub bots: usize,
     /// Seconds of the measured phase.
     pub duration_s: f64,
-    /// Seconds over which the bots connected (plus one second to settle before measuring).
+    /// Seconds from the first login until every bot had joined (or failed), at least the
+    /// configured ramp-up; one more second passes before the measured phase.
     pub ramp_s: f64,
     /// The server's tick rate (from Welcome; 0 when no bot connected).
     pub tick_hz: u32,

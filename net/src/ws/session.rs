@@ -19,6 +19,9 @@ use crate::state::AppState;
 /// Largest accepted WebSocket message, in bytes.
 pub const MAX_FRAME_BYTES: usize = 16 * 1024;
 
+/// How long a closing session waits for the client's Close reply.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
 /// Limits of one session.
 #[derive(Clone, Debug)]
 pub struct SessionLimits {
@@ -426,6 +429,17 @@ async fn close_with(socket: &mut WebSocket, refusal: Refusal) {
         ))
         .await;
     let _ = socket.send(Message::Close(None)).await;
+    // Finish the closing handshake: read (and drop) what the client still sends until its
+    // Close. Dropping a socket with unread bytes makes the kernel reset the connection, and
+    // the reset can discard the Error frame before the client reads it.
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 fn count_reject(state: &AppState, space: &str, reason: &str) {

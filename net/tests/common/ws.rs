@@ -302,7 +302,8 @@ pub async fn wait_closed(client: &mut PlazaClient) -> Vec<(ErrorCode, String)> {
         match client.step(left).await {
             Ok(_) => {}
             Err(ClientError::Timeout) => {}
-            Err(_) => return client.errors.clone(),
+            Err(ClientError::Closed | ClientError::Ws(_)) => return client.errors.clone(),
+            Err(e) => panic!("{e} before the close; errors so far {:?}", client.errors),
         }
     }
 }

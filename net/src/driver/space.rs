@@ -255,7 +255,6 @@ impl SpaceLoop {
             encoder: SnapshotEncoder::new(),
             out,
         });
-        self.metrics.clients.get_or_create(&self.space_labels).inc();
         let position = self.sim.position(entity).unwrap_or_default();
         Ok(Joined {
             welcome: Welcome {
@@ -279,7 +278,6 @@ impl SpaceLoop {
         };
         if let Some(link) = client.link.take() {
             let _ = self.interest.remove_observer(link.observer);
-            self.metrics.clients.get_or_create(&self.space_labels).dec();
         }
         client.gone_since = Some(tick);
     }
@@ -389,11 +387,13 @@ impl SpaceLoop {
                 continue;
             };
             let last_seq = self.sim.state(client.entity).map_or(0, |s| s.last_seq);
-            if let Some(bytes) = link.encoder.encode_if_changed(delta, last_seq)
-                && let Err(TrySendError::Full(_) | TrySendError::Closed(_)) =
-                    link.out.try_send(Outbound::Frame(bytes.to_vec()))
-            {
-                slow.push(*account);
+            if let Some(bytes) = link.encoder.encode_if_changed(delta, last_seq) {
+                match link.out.try_send(Outbound::Frame(bytes.to_vec())) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(_)) => slow.push(*account),
+                    // The session ended; its Leave command is on the way.
+                    Err(TrySendError::Closed(_)) => {}
+                }
             }
         }
         self.send_proximity();
@@ -413,6 +413,11 @@ impl SpaceLoop {
             .entities
             .get_or_create(&self.labels)
             .set(self.sim.entity_count() as i64);
+        let connected = self.clients.values().filter(|c| c.link.is_some()).count();
+        self.metrics
+            .clients
+            .get_or_create(&self.space_labels)
+            .set(connected as i64);
     }
 
     fn send_proximity(&mut self) {
@@ -455,7 +460,6 @@ impl SpaceLoop {
         {
             tracing::warn!(space = %self.space.id, account, "dropping a client that cannot keep up");
             let _ = self.interest.remove_observer(link.observer);
-            self.metrics.clients.get_or_create(&self.space_labels).dec();
             client.gone_since = Some(tick);
         }
     }

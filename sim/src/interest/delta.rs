@@ -107,7 +107,8 @@ impl Mirror {
     pub fn apply(&mut self, delta: &Delta) -> Result<(), MirrorError> {
         let mut next = self.slots.clone();
         for l in &delta.leaves {
-            next.remove(&l.slot).ok_or(MirrorError::EmptySlot(l.slot.0))?;
+            next.remove(&l.slot)
+                .ok_or(MirrorError::EmptySlot(l.slot.0))?;
         }
         for e in &delta.enters {
             if next.insert(e.slot, e.state.clone()).is_some() {
@@ -115,7 +116,9 @@ impl Mirror {
             }
         }
         for u in &delta.updates {
-            let s = next.get_mut(&u.slot).ok_or(MirrorError::EmptySlot(u.slot.0))?;
+            let s = next
+                .get_mut(&u.slot)
+                .ok_or(MirrorError::EmptySlot(u.slot.0))?;
             if let Some(p) = u.position {
                 s.position = p;
             }

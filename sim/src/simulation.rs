@@ -571,11 +571,31 @@ impl Simulation {
                 reason: RejectReason::Occupied,
             });
         }
-        let e = match self.ids.get(&id) {
-            Some(&e) if self.world.get::<&Ghost>(e).is_err() => {
+        match self.ids.get(&id).copied() {
+            Some(e) if self.world.get::<&Ghost>(e).is_err() => {
                 return Err(SimError::DuplicateEntity(id));
             }
-            Some(&e) => e,
+            Some(e) => {
+                let unchanged = self.state(id).is_some_and(|s| {
+                    s.position == position && s.motion == motion && s.player == player
+                });
+                if unchanged {
+                    return Ok(());
+                }
+                let player_hash = player_digest(&player, true);
+                self.world
+                    .insert(e, (player.clone(), Ghost { owner }))
+                    .expect("entity is alive");
+                if let Ok(mut h) = self.world.get::<&mut StateHash>(e) {
+                    h.player = player_hash;
+                }
+                // `place` moves the claims (reading the old target); then the full motion.
+                self.place(e, id, position, motion.target);
+                if let Ok(mut m) = self.world.get::<&mut Motion>(e) {
+                    *m = motion;
+                }
+                self.rehash(e);
+            }
             None => {
                 let e = self.world.spawn((
                     id,
@@ -596,40 +616,15 @@ impl Simulation {
                     self.occupancy.reserve(t, id);
                 }
                 self.rehash(e);
-                self.log_command(LoggedCommand::Ghost {
-                    id,
-                    player,
-                    position,
-                    motion,
-                    owner,
-                });
-                return Ok(());
             }
-        };
-        let unchanged = self
-            .state(id)
-            .is_some_and(|s| s.position == position && s.motion == motion && s.player == player);
-        if !unchanged {
-            let player_hash = player_digest(&player, true);
-            self.world
-                .insert(e, (player.clone(), Ghost { owner }))
-                .expect("entity is alive");
-            if let Ok(mut h) = self.world.get::<&mut StateHash>(e) {
-                h.player = player_hash;
-            }
-            self.place(e, id, position, motion.target);
-            if let Ok(mut m) = self.world.get::<&mut Motion>(e) {
-                *m = motion;
-            }
-            self.rehash(e);
-            self.log_command(LoggedCommand::Ghost {
-                id,
-                player,
-                position,
-                motion,
-                owner,
-            });
         }
+        self.log_command(LoggedCommand::Ghost {
+            id,
+            player,
+            position,
+            motion,
+            owner,
+        });
         Ok(())
     }
 

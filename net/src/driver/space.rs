@@ -42,6 +42,12 @@ struct Link {
     out: mpsc::Sender<Outbound>,
 }
 
+/// Queues a message for a session; `false` only when the queue is full (the client cannot
+/// keep up). A closed queue means the session already ended and its `Leave` is on the way.
+fn deliver(out: &mpsc::Sender<Outbound>, message: Outbound) -> bool {
+    !matches!(out.try_send(message), Err(TrySendError::Full(_)))
+}
+
 /// The state of one running space. Owned by its thread.
 pub(crate) struct SpaceLoop {
     space: Space,
@@ -56,6 +62,9 @@ pub(crate) struct SpaceLoop {
     by_entity: BTreeMap<EntityId, i64>,
     labels: RegionLabels,
     space_labels: SpaceLabels,
+    /// `config.save_every` and `config.linger` in ticks.
+    save_every_ticks: u64,
+    linger_ticks: u64,
 }
 
 impl SpaceLoop {
@@ -75,7 +84,6 @@ impl SpaceLoop {
             interest: Interest::new(config.proximity),
             sim,
             space,
-            config,
             metrics,
             persist,
             tick_out,
@@ -83,6 +91,9 @@ impl SpaceLoop {
             by_entity: BTreeMap::new(),
             labels,
             space_labels,
+            save_every_ticks: config.ticks(config.save_every),
+            linger_ticks: config.ticks(config.linger),
+            config,
         })
     }
 
@@ -387,13 +398,10 @@ impl SpaceLoop {
                 continue;
             };
             let last_seq = self.sim.state(client.entity).map_or(0, |s| s.last_seq);
-            if let Some(bytes) = link.encoder.encode_if_changed(delta, last_seq) {
-                match link.out.try_send(Outbound::Frame(bytes.to_vec())) {
-                    Ok(()) => {}
-                    Err(TrySendError::Full(_)) => slow.push(*account),
-                    // The session ended; its Leave command is on the way.
-                    Err(TrySendError::Closed(_)) => {}
-                }
+            if let Some(bytes) = link.encoder.encode_if_changed(delta, last_seq)
+                && !deliver(&link.out, Outbound::Frame(bytes.to_vec()))
+            {
+                slow.push(*account);
             }
         }
         self.send_proximity();
@@ -401,7 +409,7 @@ impl SpaceLoop {
             self.drop_slow(account);
         }
         self.expire_lingering(tick);
-        if tick.is_multiple_of(self.config.ticks(self.config.save_every)) {
+        if tick.is_multiple_of(self.save_every_ticks) {
             self.save_positions(false);
         }
         self.tick_out.store(tick, Ordering::Relaxed);
@@ -445,7 +453,7 @@ impl SpaceLoop {
             .clients
             .get(&account)
             .and_then(|c| c.link.as_ref())
-            .is_some_and(|l| l.out.try_send(message).is_err());
+            .is_some_and(|l| !deliver(&l.out, message));
         if full {
             self.drop_slow(account);
         }
@@ -465,11 +473,10 @@ impl SpaceLoop {
     }
 
     fn expire_lingering(&mut self, tick: Tick) {
-        let linger = self.config.ticks(self.config.linger);
         let expired: Vec<i64> = self
             .clients
             .iter()
-            .filter(|(_, c)| c.gone_since.is_some_and(|t| tick >= t + linger))
+            .filter(|(_, c)| c.gone_since.is_some_and(|t| tick >= t + self.linger_ticks))
             .map(|(a, _)| *a)
             .collect();
         for account in expired {

@@ -262,24 +262,18 @@ async fn serve(
             },
             frame = tokio::time::timeout_at(idle_deadline, socket.recv()) => {
                 idle_deadline = tokio::time::Instant::now() + limits.idle_timeout;
-                let bytes = match frame {
+                let verdict = match frame {
                     Err(_) => return Some(Refusal::new(TIMEOUT, "idle for too long")),
                     Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return None,
-                    Ok(Some(Ok(Message::Binary(bytes)))) => bytes,
                     Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
                     Ok(Some(Ok(Message::Text(_)))) => {
-                        bad_frames += 1;
-                        count_reject(state, &player.space, "text_frame");
-                        let reply = error_frame(ErrorCode::BAD_MESSAGE, "frames must be binary FlatBuffers");
-                        if bad_frames > limits.max_bad_frames {
-                            return Some(Refusal::new(ErrorCode::BAD_MESSAGE, "too many bad frames"));
-                        }
-                        let _ = send_frame(socket, state, &player.space, reply).await;
-                        continue;
+                        Verdict::Bad("text_frame", "frames must be binary FlatBuffers".into())
+                    }
+                    Ok(Some(Ok(Message::Binary(bytes)))) => {
+                        state.metrics.bytes_in.get_or_create(labels).inc_by(bytes.len() as u64);
+                        handle_frame(state, player, &buckets, &bytes)
                     }
                 };
-                state.metrics.bytes_in.get_or_create(labels).inc_by(bytes.len() as u64);
-                let verdict = handle_frame(state, player, &buckets, &bytes);
                 match verdict {
                     Verdict::Ok => {}
                     Verdict::Reply(frame) => {
@@ -287,9 +281,9 @@ async fn serve(
                             return None;
                         }
                     }
-                    Verdict::Bad(reason) => {
+                    Verdict::Bad(label, reason) => {
                         bad_frames += 1;
-                        count_reject(state, &player.space, "bad_message");
+                        count_reject(state, &player.space, label);
                         if bad_frames > limits.max_bad_frames {
                             return Some(Refusal::new(ErrorCode::BAD_MESSAGE, "too many bad frames"));
                         }
@@ -312,7 +306,8 @@ async fn serve(
 enum Verdict {
     Ok,
     Reply(Vec<u8>),
-    Bad(String),
+    /// An undecodable or invalid frame: (metric label, reason sent to the client).
+    Bad(&'static str, String),
     Limited(&'static str),
 }
 
@@ -323,11 +318,13 @@ fn handle_frame(state: &AppState, player: &Player, buckets: &ConnLimits, bytes: 
     }
     let message = match decode_client(bytes) {
         Ok(m) => m,
-        Err(e) => return Verdict::Bad(e.to_string()),
+        Err(e) => return Verdict::Bad("bad_message", e.to_string()),
     };
     let (conn, account) = (player.conn, player.account);
     let command = match message {
-        ClientMessage::Hello { .. } => return Verdict::Bad("already said Hello".into()),
+        ClientMessage::Hello { .. } => {
+            return Verdict::Bad("bad_message", "already said Hello".into());
+        }
         ClientMessage::Ping { client_time } => {
             return Verdict::Reply(encode_server(&ServerMessage::Pong {
                 client_time,
@@ -356,7 +353,7 @@ fn handle_frame(state: &AppState, player: &Player, buckets: &ConnLimits, bytes: 
             }
             let text = text.trim().to_owned();
             if text.is_empty() {
-                return Verdict::Bad("empty chat line".into());
+                return Verdict::Bad("bad_message", "empty chat line".into());
             }
             Command::Chat {
                 conn,

@@ -11,6 +11,7 @@ pub mod client;
 pub mod config;
 pub mod driver;
 pub mod http;
+pub mod load;
 pub mod metrics;
 pub mod state;
 // The WebSocket gateway (and, next to it, `pub mod driver;` for the tick driver).

@@ -17,6 +17,8 @@ pub enum RejectReason {
     /// Another avatar is moving into the tile, or won the race for it this tick
     /// (the lower entity id wins).
     Reserved,
+    /// The tile lies in a region another node owns: the move has to be handed off there.
+    Foreign,
 }
 
 impl std::fmt::Display for RejectReason {
@@ -26,6 +28,7 @@ impl std::fmt::Display for RejectReason {
             RejectReason::Blocked => "blocked",
             RejectReason::Occupied => "occupied by another avatar",
             RejectReason::Reserved => "reserved by another avatar",
+            RejectReason::Foreign => "in a region another node owns",
         })
     }
 }

@@ -45,7 +45,7 @@ pub use error::SimError;
 pub use events::{Event, RejectReason};
 pub use map::{MapError, TileMap};
 pub use occupancy::Occupancy;
-pub use region::{RegionGrid, RegionId};
+pub use region::{Locality, RegionGrid, RegionId};
 pub use replay::{Divergence, InputLog, LogEntry, LoggedCommand, replay};
 pub use simulation::StepOutput;
 pub use simulation::{EntityState, Input, SimConfig, Simulation, Tick};

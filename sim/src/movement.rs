@@ -4,6 +4,7 @@ use glam::IVec2;
 
 use crate::components::{ChangedAt, InputState, StateHash};
 use crate::hash::entity_hash;
+use crate::region::Locality;
 use crate::simulation::{PendingInput, update_hash};
 use crate::{
     Direction, EntityId, Event, Ghost, Input, Motion, Occupancy, Owner, Position, RegionGrid,
@@ -15,6 +16,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) world: &'a mut hecs::World,
     pub(crate) map: &'a TileMap,
     pub(crate) regions: &'a RegionGrid,
+    pub(crate) locality: &'a Locality,
     pub(crate) occupancy: &'a mut Occupancy,
     pub(crate) events: &'a mut Vec<Event>,
     pub(crate) hash_sum: &'a mut u64,
@@ -217,6 +219,8 @@ fn check_target(cx: &Ctx<'_>, to: IVec2) -> Result<usize, RejectReason> {
     };
     if cx.map.is_blocked(to) {
         Err(RejectReason::Blocked)
+    } else if !cx.locality.is_local(cx.regions.region_of(to)) {
+        Err(RejectReason::Foreign)
     } else if cx.occupancy.occupant(to).is_some() {
         Err(RejectReason::Occupied)
     } else if cx.occupancy.reservation(to).is_some() {

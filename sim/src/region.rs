@@ -61,6 +61,47 @@ impl RegionGrid {
     }
 }
 
+/// Which regions of a space this simulation owns. Moves into a tile of a region it does
+/// not own are refused with [`crate::RejectReason::Foreign`] (the driver hands them off).
+/// Every region is local until told otherwise.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Locality {
+    cols: u16,
+    foreign: Vec<bool>,
+}
+
+impl Locality {
+    /// Every region of `grid` local.
+    pub fn all_local(grid: &RegionGrid) -> Locality {
+        let (cols, rows) = grid.dims();
+        Locality {
+            cols,
+            foreign: vec![false; usize::from(cols) * usize::from(rows)],
+        }
+    }
+
+    fn index(&self, region: RegionId) -> Option<usize> {
+        let i = usize::from(region.row) * usize::from(self.cols) + usize::from(region.col);
+        (region.col < self.cols && i < self.foreign.len()).then_some(i)
+    }
+
+    /// Whether `region` is simulated here (regions outside the grid are not).
+    pub fn is_local(&self, region: RegionId) -> bool {
+        self.index(region).is_some_and(|i| !self.foreign[i])
+    }
+
+    /// Marks `region` local or foreign; returns whether anything changed.
+    pub(crate) fn set(&mut self, region: RegionId, local: bool) -> bool {
+        match self.index(region) {
+            Some(i) if self.foreign[i] == local => {
+                self.foreign[i] = !local;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,6 +53,20 @@ pub enum LoggedCommand {
         /// The region that owns it.
         owner: RegionId,
     },
+    /// [`Simulation::set_region_local`].
+    Locality {
+        /// The region.
+        region: RegionId,
+        /// Whether it is simulated here from now on.
+        local: bool,
+    },
+    /// [`Simulation::demote_to_ghost`].
+    Demote {
+        /// The entity.
+        id: EntityId,
+        /// The region that owns it from now on.
+        owner: RegionId,
+    },
     /// A queued input, applied in the step of its tick.
     Input {
         /// The entity.
@@ -155,6 +169,11 @@ fn apply(sim: &mut Simulation, command: &LoggedCommand) -> Result<(), SimError> 
             motion,
             owner,
         } => sim.upsert_ghost(id, player, position, motion, owner),
+        LoggedCommand::Locality { region, local } => {
+            sim.set_region_local(region, local);
+            Ok(())
+        }
+        LoggedCommand::Demote { id, owner } => sim.demote_to_ghost(id, owner).map(drop),
         // Live, an input may outlive its entity (despawned after queueing); the step drops it.
         LoggedCommand::Input { id, seq, input } => {
             sim.queue_logged_input(id, seq, input);

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::components::{ChangedAt, InputState, StateHash};
 use crate::hash::{entity_hash, player_digest, tick_hash};
 use crate::movement::Movement;
+use crate::region::Locality;
 use crate::replay::{InputLog, LoggedCommand};
 use crate::{
     Direction, EntityId, Event, Ghost, Motion, Occupancy, Owner, PlayerInfo, Position, RegionGrid,
@@ -139,6 +140,7 @@ pub struct Simulation {
     pub(crate) ids: FxHashMap<EntityId, hecs::Entity>,
     map: Arc<TileMap>,
     regions: RegionGrid,
+    locality: Locality,
     occupancy: Occupancy,
     config: SimConfig,
     tick: Tick,
@@ -185,6 +187,7 @@ impl Simulation {
         let mut sim = Simulation {
             world: hecs::World::new(),
             ids: FxHashMap::default(),
+            locality: Locality::all_local(&regions),
             regions,
             occupancy,
             rng: ChaCha8Rng::seed_from_u64(config.seed),
@@ -231,6 +234,16 @@ impl Simulation {
     /// The region grid of this space.
     pub fn regions(&self) -> &RegionGrid {
         &self.regions
+    }
+
+    /// Which regions are simulated here.
+    pub fn locality(&self) -> &Locality {
+        &self.locality
+    }
+
+    /// Whether a tile lies in a region simulated here.
+    pub fn is_local_tile(&self, tile: IVec2) -> bool {
+        self.locality.is_local(self.regions.region_of(tile))
     }
 
     /// The occupancy grid.
@@ -361,8 +374,10 @@ impl Simulation {
         self.apply_spawn(id, player, Some(tile))
     }
 
-    /// Spawns an avatar with an id assigned elsewhere (handoff from another node), on a given
-    /// free tile, keeping its last applied input sequence number.
+    /// Spawns an avatar with an id assigned elsewhere (handoff from another node, or a
+    /// region taken over from a snapshot), on a given free local tile, keeping its last
+    /// applied input sequence number. A ghost of the same id is replaced by the local
+    /// entity (observers see one entity throughout).
     pub fn adopt(
         &mut self,
         id: EntityId,
@@ -370,12 +385,64 @@ impl Simulation {
         tile: IVec2,
         last_seq: u32,
     ) -> Result<(), SimError> {
-        if self.ids.contains_key(&id) {
-            return Err(SimError::DuplicateEntity(id));
+        let ghost = match self.ids.get(&id) {
+            Some(&e) if self.world.get::<&Ghost>(e).is_ok() => Some(e),
+            Some(_) => return Err(SimError::DuplicateEntity(id)),
+            None => None,
+        };
+        // The ghost's own claims must not block the tile it is adopted on.
+        let free_of_others = |o: Option<EntityId>| o.is_none_or(|o| o == id);
+        if ghost.is_some()
+            && free_of_others(self.occupancy.occupant(tile))
+            && free_of_others(self.occupancy.reservation(tile))
+        {
+            self.despawn(id)?;
+        } else {
+            self.check_placeable(tile)?;
+            if ghost.is_some() {
+                self.despawn(id)?;
+            }
         }
         self.apply_spawn(id, player, Some(tile))?;
         self.set_last_seq(id, last_seq);
         Ok(())
+    }
+
+    /// Marks a region as simulated here or not. Entities already in a region that becomes
+    /// foreign are left alone: the driver hands them off or removes them.
+    pub fn set_region_local(&mut self, region: RegionId, local: bool) {
+        if self.locality.set(region, local) {
+            self.log_command(LoggedCommand::Locality { region, local });
+        }
+    }
+
+    /// Turns a local entity into a read-only ghost owned by `owner` (after a handoff commits),
+    /// in place, so observers see the same entity before and after. Any move in progress is
+    /// cancelled and the entity stays on its tile until its new owner's updates move it.
+    pub fn demote_to_ghost(
+        &mut self,
+        id: EntityId,
+        owner: RegionId,
+    ) -> Result<EntityState, SimError> {
+        let e = *self.ids.get(&id).ok_or(SimError::UnknownEntity(id))?;
+        if self.world.get::<&Ghost>(e).is_ok() {
+            return Err(SimError::GhostEntity(id));
+        }
+        let state = self.state(id).ok_or(SimError::UnknownEntity(id))?;
+        self.place(e, id, state.position, None);
+        let _ = self.world.remove_one::<Owner>(e);
+        self.world
+            .insert_one(e, Ghost { owner })
+            .expect("entity is alive");
+        if let Ok(mut m) = self.world.get::<&mut Motion>(e) {
+            m.held = None;
+        }
+        if let Ok(mut h) = self.world.get::<&mut StateHash>(e) {
+            h.player = player_digest(&state.player, true);
+        }
+        self.rehash(e);
+        self.log_command(LoggedCommand::Demote { id, owner });
+        Ok(state)
     }
 
     fn peek_next_id(&self) -> Result<EntityId, SimError> {
@@ -441,6 +508,8 @@ impl Simulation {
             Some(RejectReason::OffMap)
         } else if self.map.is_blocked(tile) {
             Some(RejectReason::Blocked)
+        } else if !self.is_local_tile(tile) {
+            Some(RejectReason::Foreign)
         } else if self.occupancy.occupant(tile).is_some() {
             Some(RejectReason::Occupied)
         } else if self.occupancy.reservation(tile).is_some() {
@@ -453,8 +522,18 @@ impl Simulation {
         })
     }
 
+    /// A free tile near one of the spawn points in local regions (the RNG picks which).
     fn pick_spawn_tile(&mut self) -> Result<IVec2, SimError> {
-        let spawns = self.map.spawns();
+        let map = self.map.clone();
+        let spawns: Vec<IVec2> = map
+            .spawns()
+            .iter()
+            .copied()
+            .filter(|t| self.is_local_tile(*t))
+            .collect();
+        if spawns.is_empty() {
+            return Err(SimError::SpaceFull);
+        }
         let start = (self.rng.next_u64() % spawns.len() as u64) as usize;
         let radius = i32::try_from(self.config.spawn_search_radius).unwrap_or(i32::MAX);
         for k in 0..spawns.len() {
@@ -469,7 +548,9 @@ impl Simulation {
     /// The nearest free walkable tile to `center` by Chebyshev ring, scanning each ring in a
     /// fixed order (deterministic).
     fn nearest_free(&self, center: IVec2, radius: i32) -> Option<IVec2> {
-        let free = |t: IVec2| !self.map.is_blocked(t) && self.occupancy.is_free(t);
+        let free = |t: IVec2| {
+            !self.map.is_blocked(t) && self.is_local_tile(t) && self.occupancy.is_free(t)
+        };
         (0..=radius).find_map(|r| {
             (-r..=r)
                 .flat_map(|dy| (-r..=r).map(move |dx| IVec2::new(dx, dy)))
@@ -683,6 +764,7 @@ impl Simulation {
             world: &mut self.world,
             map: &self.map,
             regions: &self.regions,
+            locality: &self.locality,
             occupancy: &mut self.occupancy,
             events: &mut self.events,
             hash_sum: &mut self.hash_sum,

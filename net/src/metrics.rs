@@ -15,6 +15,10 @@
 //! assert!(metrics.encode().contains("plaza_entities{space=\"abc123\",region=\"0,0\"} 17"));
 //! ```
 //!
+//! Per-region load (clients, tick time p50/p99, bytes out, AOI density, handoffs) is set
+//! from each published [`RegionLoad`] by [`Metrics::record_region`], which
+//! [`crate::load::LoadBoard::publish`] calls; those families are `plaza_region_*`.
+//!
 //! More metrics can be added at startup with [`Metrics::register`].
 //!
 //! The standard process metrics (`process_cpu_seconds_total`,
@@ -22,6 +26,7 @@
 //! [`ProcessCollector`]; the bot swarm divides the CPU counter by client-ticks.
 
 use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
@@ -32,6 +37,8 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Metric, Registry};
+
+use crate::load::RegionLoad;
 
 /// The `Content-Type` of the `/metrics` answer.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -54,6 +61,16 @@ impl RegionLabels {
         }
     }
 }
+
+impl RegionLabels {
+    /// Labels of a measured region: region `"col,row"`.
+    pub fn of(load: &RegionLoad) -> RegionLabels {
+        RegionLabels::new(&load.space, &format!("{},{}", load.col, load.row))
+    }
+}
+
+/// A gauge holding a float.
+pub type FloatGauge = Gauge<f64, AtomicU64>;
 
 /// Labels of per-space metrics.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -125,6 +142,87 @@ pub struct Metrics {
     pub http_responses: Family<HttpLabels, Counter>,
     /// `plaza_auth_rate_limited_total`: auth requests refused with 429.
     pub auth_rate_limited: Counter,
+    /// The `plaza_region_*` load families, set by [`Metrics::record_region`].
+    pub region: RegionMetrics,
+}
+
+/// Per-region load, from the latest [`RegionLoad`] of each region (one measurement window,
+/// about a second): gauges, since every figure is already a window's percentile or rate.
+#[derive(Debug, Default)]
+pub struct RegionMetrics {
+    /// `plaza_region_clients{space,region}`: connected clients whose avatar is in the region.
+    pub clients: Family<RegionLabels, Gauge>,
+    /// `plaza_region_tick_p50_seconds{space,region}`: median tick time spent on the region.
+    pub tick_p50: Family<RegionLabels, FloatGauge>,
+    /// `plaza_region_tick_p99_seconds{space,region}`: 99th percentile of the same.
+    pub tick_p99: Family<RegionLabels, FloatGauge>,
+    /// `plaza_region_bytes_out_per_second{space,region}`: bytes queued to its clients.
+    pub bytes_out_per_s: Family<RegionLabels, FloatGauge>,
+    /// `plaza_region_mean_visible{space,region}`: entities visible per client (AOI density).
+    pub mean_visible: Family<RegionLabels, FloatGauge>,
+    /// `plaza_region_handoffs_per_second{space,region}`: avatars handed off out of it.
+    pub handoffs_per_s: Family<RegionLabels, FloatGauge>,
+}
+
+impl RegionMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "plaza_region_clients",
+            "Connected clients whose avatar is in the region",
+            self.clients.clone(),
+        );
+        for (name, help, family) in self.floats() {
+            registry.register(name, help, family.clone());
+        }
+    }
+
+    /// The float families with their names and help, in [`RegionMetrics::values`] order.
+    fn floats(
+        &self,
+    ) -> [(
+        &'static str,
+        &'static str,
+        &Family<RegionLabels, FloatGauge>,
+    ); 5] {
+        [
+            (
+                "plaza_region_tick_p50_seconds",
+                "Median tick time spent on the region over the last window",
+                &self.tick_p50,
+            ),
+            (
+                "plaza_region_tick_p99_seconds",
+                "99th percentile tick time spent on the region over the last window",
+                &self.tick_p99,
+            ),
+            (
+                "plaza_region_bytes_out_per_second",
+                "WebSocket bytes per second queued to the region's clients",
+                &self.bytes_out_per_s,
+            ),
+            (
+                "plaza_region_mean_visible",
+                "Mean entities visible per client of the region",
+                &self.mean_visible,
+            ),
+            (
+                "plaza_region_handoffs_per_second",
+                "Avatars handed off out of the region per second",
+                &self.handoffs_per_s,
+            ),
+        ]
+    }
+
+    /// The float figures of `load`, in [`RegionMetrics::floats`] order.
+    fn values(load: &RegionLoad) -> [f64; 5] {
+        [
+            load.tick_ms_p50 / 1e3,
+            load.tick_ms_p99 / 1e3,
+            load.bytes_out_per_s,
+            load.mean_visible,
+            load.handoffs_per_s,
+        ]
+    }
 }
 
 impl Default for Metrics {
@@ -174,6 +272,8 @@ impl Metrics {
             "Auth requests refused by the rate limiter",
             auth_rate_limited.clone(),
         );
+        let region = RegionMetrics::default();
+        region.register(&mut registry);
         registry.register_collector(Box::new(ProcessCollector));
         Metrics {
             registry: Mutex::new(registry),
@@ -185,6 +285,30 @@ impl Metrics {
             rejected_frames,
             http_responses,
             auth_rate_limited,
+            region,
+        }
+    }
+
+    /// Sets the `plaza_region_*` gauges of `load`'s region.
+    pub fn record_region(&self, load: &RegionLoad) {
+        let labels = RegionLabels::of(load);
+        let region = &self.region;
+        region
+            .clients
+            .get_or_create(&labels)
+            .set(i64::try_from(load.clients).unwrap_or(i64::MAX));
+        let values = RegionMetrics::values(load);
+        for ((_, _, family), value) in region.floats().into_iter().zip(values) {
+            family.get_or_create(&labels).set(value);
+        }
+    }
+
+    /// Removes the `plaza_region_*` series of `load`'s region (it left this node).
+    pub fn forget_region(&self, load: &RegionLoad) {
+        let labels = RegionLabels::of(load);
+        self.region.clients.remove(&labels);
+        for (_, _, family) in self.region.floats() {
+            family.remove(&labels);
         }
     }
 

@@ -13,6 +13,7 @@ use crate::config::ServeConfig;
 use crate::driver::{DriverConfig, Spaces};
 use crate::http::maps::{MapCatalog, MapError};
 use crate::http::ratelimit::RateLimiter;
+use crate::load::LoadBoard;
 use crate::metrics::Metrics;
 use crate::ws::SessionLimits;
 
@@ -40,6 +41,10 @@ pub struct AppState {
     pub spaces: Arc<Spaces>,
     /// Limits of each WebSocket session.
     pub session_limits: Arc<SessionLimits>,
+    /// The latest load of every region this node owns (`GET /api/admin/regions`).
+    pub load: Arc<LoadBoard>,
+    /// This node's id in load reports (default `node-<listen port>`).
+    pub node_id: String,
 }
 
 /// Why the server could not start.
@@ -93,6 +98,7 @@ impl AppState {
             ..DriverConfig::default()
         };
         let spaces = Arc::new(Spaces::new(driver, store.clone(), metrics.clone()));
+        let load = Arc::new(LoadBoard::new(metrics.clone()));
         let shutdown = Shutdown::default();
         let flushing = spaces.clone();
         shutdown.on_shutdown("stop spaces and save positions", move || async move {
@@ -109,6 +115,8 @@ impl AppState {
             shutdown,
             spaces,
             session_limits: Arc::new(SessionLimits::default()),
+            load,
+            node_id: format!("node-{}", config.listen.port()),
             config: Arc::new(config),
             store,
         }

@@ -9,10 +9,12 @@
 //! | `GET`/`PATCH /api/me` | the caller's account |
 //! | `/api/spaces…` | spaces and membership ([`spaces`]) |
 //! | `GET /api/maps`, `/api/maps/{id}` | maps ([`maps`]) |
+//! | `/api/admin/…` | region load for operators, admin role ([`admin`]) |
 //! | `GET /health`, `/ready`, `/metrics` | liveness, readiness (DB reachable), Prometheus text |
 //! | `/assets/tiles/*`, `/assets/avatars/*` | images for the client |
 //! | anything else | the built web client, with `index.html` for unknown paths (`/s/{id}`) |
 
+pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -42,6 +44,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(auth::router(state))
         .merge(spaces::router())
         .merge(maps::router())
+        .merge(admin::router())
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))

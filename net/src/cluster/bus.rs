@@ -119,3 +119,107 @@ impl Bus for InProcessBus {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Log = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+    /// A sink that records into a log the test reads.
+    fn recording() -> (Sink, Log) {
+        let log = Log::default();
+        let into = Arc::clone(&log);
+        let sink: Sink = Arc::new(move |channel: &str, payload: Vec<u8>| {
+            into.lock().unwrap().push((channel.to_owned(), payload));
+        });
+        (sink, log)
+    }
+
+    fn taken(log: &Log) -> Vec<(String, Vec<u8>)> {
+        std::mem::take(&mut *log.lock().unwrap())
+    }
+
+    #[test]
+    fn delivers_synchronously_to_the_channel_only() {
+        let bus = InProcessBus::new();
+        let (sink, log) = recording();
+        bus.subscribe("a", sink);
+        bus.publish("a", b"one".to_vec()).unwrap();
+        bus.publish("b", b"elsewhere".to_vec()).unwrap();
+        assert_eq!(taken(&log), [("a".to_owned(), b"one".to_vec())]);
+        assert!(bus.is_connected());
+        // A clone is the same bus.
+        bus.clone().publish("a", b"two".to_vec()).unwrap();
+        assert_eq!(taken(&log).len(), 1);
+    }
+
+    #[test]
+    fn a_new_sink_replaces_the_old_and_unsubscribe_stops_delivery() {
+        let bus = InProcessBus::new();
+        let (first, first_log) = recording();
+        let (second, second_log) = recording();
+        bus.subscribe("a", first);
+        bus.clone().subscribe("a", second);
+        bus.publish("a", vec![1]).unwrap();
+        assert!(taken(&first_log).is_empty());
+        assert_eq!(taken(&second_log), [("a".to_owned(), vec![1])]);
+        bus.unsubscribe("a");
+        bus.publish("a", vec![2]).unwrap();
+        assert!(taken(&second_log).is_empty());
+    }
+
+    #[test]
+    fn peers_subscribe_on_their_own() {
+        let bus = InProcessBus::new();
+        let peer = bus.peer();
+        let (mine, my_log) = recording();
+        let (theirs, their_log) = recording();
+        bus.subscribe("a", mine);
+        peer.subscribe("a", theirs);
+        peer.publish("a", vec![1]).unwrap();
+        assert_eq!(taken(&my_log).len(), 1);
+        assert_eq!(taken(&their_log).len(), 1);
+        peer.unsubscribe("a");
+        bus.publish("a", vec![2]).unwrap();
+        assert_eq!(taken(&my_log).len(), 1);
+        assert!(taken(&their_log).is_empty());
+    }
+
+    #[test]
+    fn a_sink_may_publish_and_subscribe_on_its_own_thread() {
+        let bus = InProcessBus::new();
+        let (sink, log) = recording();
+        bus.subscribe("echo", sink);
+        let inner = bus.clone();
+        bus.subscribe(
+            "ping",
+            Arc::new(move |_: &str, payload: Vec<u8>| {
+                inner.publish("echo", payload).unwrap();
+                inner.unsubscribe("ping");
+            }),
+        );
+        bus.publish("ping", b"hi".to_vec()).unwrap();
+        bus.publish("ping", b"unheard".to_vec()).unwrap();
+        assert_eq!(taken(&log), [("echo".to_owned(), b"hi".to_vec())]);
+    }
+
+    #[test]
+    fn publishes_from_other_threads() {
+        let bus = InProcessBus::new();
+        let (sink, log) = recording();
+        bus.subscribe("a", sink);
+        let threads: Vec<_> = (0..4_u8)
+            .map(|i| {
+                let bus = bus.clone();
+                std::thread::spawn(move || bus.publish("a", vec![i]).unwrap())
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let mut got: Vec<u8> = taken(&log).into_iter().map(|(_, p)| p[0]).collect();
+        got.sort_unstable();
+        assert_eq!(got, [0, 1, 2, 3]);
+    }
+}

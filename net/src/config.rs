@@ -47,6 +47,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run a swarm of bot players against a server; report latency, traffic and CPU.
     Bots(BotsArgs),
+    /// Recommend nodes and a region placement from live per-region load and bench costs.
+    Capacity(CapacityArgs),
 }
 
 /// Flags of `plaza serve`. Each may also come from its environment variable or the TOML file.
@@ -146,6 +148,40 @@ pub struct BotsArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// Flags of `plaza capacity` (see [`crate::capacity`]).
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("load").required(true).args(["report", "from"])))]
+pub struct CapacityArgs {
+    /// Load report: one node's `GET /api/admin/regions` answer, a JSON array of them, or
+    /// `{"nodes": [...]}`.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Fetch the load live from this node's `/api/admin/regions` instead (repeat per node).
+    #[arg(long, value_name = "URL", requires = "token")]
+    pub from: Vec<String>,
+    /// Admin bearer token for `--from`.
+    #[arg(
+        long,
+        env = "PLAZA_ADMIN_TOKEN",
+        value_name = "JWT",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// Bench samples to fit the cost model [default: those built in from
+    /// benches/tick-samples.json].
+    #[arg(long, value_name = "FILE")]
+    pub samples: Option<PathBuf>,
+    /// Target tick time per node, in milliseconds.
+    #[arg(long, default_value_t = 25.0, value_name = "MS")]
+    pub target_tick_ms: f64,
+    /// Share of the target kept free on every node (0 ≤ H < 1).
+    #[arg(long, default_value_t = 0.3, value_name = "H")]
+    pub headroom: f64,
+    /// Also write the report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 /// The TOML file: the same keys as [`ServeArgs`], in snake case.

@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod bots;
+pub mod capacity;
 pub mod client;
 pub mod cluster;
 pub mod config;

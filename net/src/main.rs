@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use net::config::{BotsArgs, Cli, Command, ServeArgs, ServeConfig};
+use net::config::{BotsArgs, CapacityArgs, Cli, Command, ServeArgs, ServeConfig};
 use net::{AppState, Shutdown};
 use tracing_subscriber::EnvFilter;
 
@@ -17,6 +17,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args, cli.config.as_deref()).await,
         Command::Bots(args) => bots(args).await,
+        Command::Capacity(args) => capacity(args).await,
     }
 }
 
@@ -92,6 +93,36 @@ async fn bots(args: BotsArgs) -> anyhow::Result<()> {
             report.connected_at_end,
             report.errors
         );
+    }
+    Ok(())
+}
+
+/// `plaza capacity`: reads the load (file or live) and the bench samples, prints the plan,
+/// writes the JSON.
+async fn capacity(args: CapacityArgs) -> anyhow::Result<()> {
+    use net::capacity::{Budget, TickSamples};
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    let nodes = match (&args.report, args.token.as_deref()) {
+        (Some(path), _) => net::capacity::parse_load_report(&read(path)?)?,
+        (None, Some(token)) => net::capacity::fetch_cluster(&args.from, token).await?,
+        (None, None) => anyhow::bail!("--from needs --token (or PLAZA_ADMIN_TOKEN)"),
+    };
+    let samples = match &args.samples {
+        Some(path) => TickSamples::parse(&read(path)?)?,
+        None => TickSamples::embedded()?,
+    };
+    let report = net::capacity::plan(
+        &nodes,
+        &samples,
+        Budget::new(args.target_tick_ms, args.headroom)?,
+    )?;
+    println!("plaza capacity\n{}", report.table());
+    if let Some(path) = &args.json {
+        std::fs::write(path, report.to_json())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("  report written to {}", path.display());
     }
     Ok(())
 }

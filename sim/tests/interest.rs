@@ -481,6 +481,11 @@ fn run(p: &Params) -> Stats {
                 "visible set of {oid:?} at tick {tick} ({p:?})"
             );
             assert_eq!(*got, expected, "delta of {oid:?} at tick {tick} ({p:?})");
+            assert_eq!(
+                interest.visible_count(*oid).unwrap(),
+                ref_view.len(),
+                "visible count of {oid:?} at tick {tick} ({p:?})"
+            );
             st.deltas += 1;
             st.enters += got.enters.len() as u64;
             st.updates += got.updates.len() as u64;

@@ -6,8 +6,8 @@
 //!
 //! [`Interest`] is sans-IO: it is owned next to the [`Simulation`] and
 //! advanced once per tick, after [`Simulation::step`](crate::Simulation::step), with
-//! [`Interest::update`]. It keeps an R-tree of entity positions (updated incrementally for
-//! the entities whose `ChangedAt` moved), and per observer (one per connected client,
+//! [`Interest::update`]. It keeps a uniform grid of entity positions (updated incrementally
+//! for the entities whose `ChangedAt` moved), and per observer (one per connected client,
 //! attached to its avatar) the visible set, the slots, the acknowledged baseline and the
 //! delta to send.
 //!
@@ -36,7 +36,8 @@
 //!   older acks are ignored (late or duplicate), newer ones are errors.
 //! - **Proximity**: see [`ProximityConfig`]; events come from [`Interest::proximity_events`].
 //!
-//! Determinism: results never depend on hash-map order or on the R-tree's internal order
+//! Determinism: results never depend on hash-map order or on the order of entities in the
+//! grid's cells
 //! (candidates are ranked by `(distance², id)`, a total order).
 //!
 //! # Example
@@ -62,6 +63,7 @@
 //! ```
 
 mod delta;
+mod grid;
 mod history;
 mod observer;
 mod proximity;
@@ -301,7 +303,7 @@ impl Interest {
     // ----- update -----
 
     /// Advances to `sim`'s current tick: reads the entities that changed, updates the
-    /// R-tree, proximity, every observer's view and delta. Call once per tick, after
+    /// grid of positions, proximity, every observer's view and delta. Call once per tick, after
     /// [`Simulation::step`] (calling it more often is harmless but wastes work).
     pub fn update(&mut self, sim: &Simulation) {
         let tick = sim.tick();
@@ -390,6 +392,12 @@ impl Interest {
         Ok(self.observer(id)?.visible())
     }
 
+    /// How many entities the observer sees at the last update (its own avatar included when
+    /// [`AoiConfig::include_self`] is set).
+    pub fn visible_count(&self, id: ObserverId) -> Result<usize, InterestError> {
+        Ok(self.observer(id)?.visible_count())
+    }
+
     /// The avatar an observer is attached to.
     pub fn avatar(&self, id: ObserverId) -> Result<EntityId, InterestError> {
         Ok(self.observer(id)?.avatar)
@@ -426,7 +434,7 @@ impl Interest {
             .table
             .index_of(a)
             .map(|i| {
-                self.table.ents[i as usize]
+                self.table.cold[i as usize]
                     .peers
                     .iter()
                     .map(|&q| self.table.ents[q as usize].id)

@@ -1,45 +1,19 @@
 //! One observer: its visible set, slots, acknowledged baseline and delta.
 
 use std::collections::VecDeque;
-use std::ops::ControlFlow;
 
 use glam::IVec2;
-use rstar::AABB;
 
-use super::table::{Ent, NONE, Table};
+use super::table::{NONE, Table, View};
 use super::{AoiConfig, Delta, Enter, Leave, Slot, Update, VisibleState};
-use crate::{Direction, EntityId, Tick};
-
-/// What one slot shows: an entity and its visible fields.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct SlotRec {
-    pub(crate) id: EntityId,
-    pub(crate) idx: u32,
-    pos: IVec2,
-    target: Option<IVec2>,
-    facing: Option<Direction>,
-    info: u64,
-}
-
-impl SlotRec {
-    fn of(e: &Ent, idx: u32) -> SlotRec {
-        SlotRec {
-            id: e.id,
-            idx,
-            pos: e.pos,
-            target: e.target,
-            facing: e.facing,
-            info: e.info,
-        }
-    }
-}
+use crate::{EntityId, Tick};
 
 /// A slot's content changed at `tick` (kept until the client acknowledges that tick).
 #[derive(Clone, Copy, Debug)]
 struct Change {
     tick: Tick,
     slot: u16,
-    rec: Option<SlotRec>,
+    rec: Option<View>,
 }
 
 /// A candidate for the visible set.
@@ -63,7 +37,8 @@ pub(crate) struct Scratch {
     cands: Vec<Cand>,
     enters: Vec<Cand>,
     leaves: Vec<u16>,
-    refresh: Vec<u16>,
+    /// Visible entities that changed, by slot, with their new state.
+    refresh: Vec<(u16, View)>,
 }
 
 impl Scratch {
@@ -105,6 +80,11 @@ impl SlotSet {
 
     fn free(&mut self, slot: usize) {
         self.words[slot / 64] &= !(1 << (slot % 64));
+    }
+
+    /// Number of used slots.
+    fn count(&self) -> usize {
+        self.words.iter().map(|w| w.count_ones() as usize).sum()
     }
 }
 
@@ -163,10 +143,12 @@ pub(crate) struct Observer {
     /// the new set).
     capped: bool,
     /// The view at `last_tick`, by slot.
-    current: Vec<Option<SlotRec>>,
+    current: Vec<Option<View>>,
+    /// The entity index in each slot of `current` (`NONE`: empty), compact for scans.
+    vis: Vec<u32>,
     used: SlotSet,
     /// The view at `baseline`, by slot.
-    acked: Vec<Option<SlotRec>>,
+    acked: Vec<Option<View>>,
     pub(crate) baseline: Tick,
     /// Changes of `current` after `baseline`, in tick order.
     log: VecDeque<Change>,
@@ -191,6 +173,7 @@ impl Observer {
             force: true,
             capped: false,
             current: Vec::new(),
+            vis: Vec::new(),
             used: SlotSet::default(),
             acked: Vec::new(),
             baseline: 0,
@@ -210,12 +193,17 @@ impl Observer {
             .filter_map(|(s, r)| r.map(|r| (Slot(s as u16), r.id)))
     }
 
+    /// Number of entities in view now.
+    pub(crate) fn visible_count(&self) -> usize {
+        self.used.count()
+    }
+
     /// Advances the observer to `tick`: visible set, field changes, delta.
     ///
     /// When the observer's avatar stayed put and the cap excluded nobody last time, only the
     /// entities that changed in the cells around it can change its view: they are checked
-    /// one by one (the R-tree is not queried). Otherwise the view is recomputed from an
-    /// R-tree query.
+    /// one by one (the grid of positions is not scanned). Otherwise the view is recomputed
+    /// from a scan of the grid around the avatar.
     pub(crate) fn step(&mut self, table: &Table, scratch: &mut Scratch, tick: Tick) {
         let center = (self.avatar_idx != NONE).then(|| table.ents[self.avatar_idx as usize].pos);
         let mut changed = false;
@@ -252,14 +240,13 @@ impl Observer {
     /// and was not capped; returns whether the view changed. Falls back to
     /// [`Observer::recompute`] when the result would exceed the cap.
     fn incremental(&mut self, c: IVec2, table: &Table, s: &mut Scratch, tick: Tick) -> bool {
-        let epoch = table.epoch;
         let was = s.stamps(3, table.ents.len());
         let (done_was, done_not) = (was + 1, was + 2);
         let mut count = 0;
-        for (slot, r) in self.current.iter().enumerate() {
-            if let Some(r) = r {
-                s.marks[r.idx as usize] = was;
-                s.slot_of[r.idx as usize] = slot as u16;
+        for (slot, &idx) in self.vis.iter().enumerate() {
+            if idx != NONE {
+                s.marks[idx as usize] = was;
+                s.slot_of[idx as usize] = slot as u16;
                 count += 1;
             }
         }
@@ -274,33 +261,29 @@ impl Observer {
         } else {
             self.avatar_idx
         };
-        let (x0, y0, x1, y1) = table.cells.span(c, big);
-        for y in y0..=y1 {
-            for x in x0..=x1 {
-                for &e in table.cells.bucket(x, y) {
-                    let m = s.marks[e as usize];
-                    if m == done_was || m == done_not {
-                        continue;
-                    }
-                    let w = m == was;
-                    s.marks[e as usize] = if w { done_was } else { done_not };
-                    let ent = &table.ents[e as usize];
-                    let d = ent.pos - c;
-                    let d2 = i64::from(d.x) * i64::from(d.x) + i64::from(d.y) * i64::from(d.y);
-                    let eligible = ent.alive && e != skip && (d2 <= r2 || (w && d2 <= big2));
-                    match (w, eligible) {
-                        (true, false) => s.leaves.push(s.slot_of[e as usize]),
-                        (false, true) => s.enters.push(Cand {
-                            d2,
-                            id: ent.id,
-                            idx: e,
-                            was: false,
-                        }),
-                        (true, true) if ent.changed == epoch => {
-                            s.refresh.push(s.slot_of[e as usize]);
-                        }
-                        _ => {}
-                    }
+        for row in table.cells.span(c, big).rows() {
+            let (touches, views) = table.cells.row(row);
+            for (k, t) in touches.iter().enumerate() {
+                let e = t.idx;
+                let m = s.marks[e as usize];
+                if m == done_was || m == done_not {
+                    continue;
+                }
+                let w = m == was;
+                s.marks[e as usize] = if w { done_was } else { done_not };
+                let d = t.pos - c;
+                let d2 = i64::from(d.x) * i64::from(d.x) + i64::from(d.y) * i64::from(d.y);
+                let eligible = t.alive && e != skip && (d2 <= r2 || (w && d2 <= big2));
+                match (w, eligible) {
+                    (true, false) => s.leaves.push(s.slot_of[e as usize]),
+                    (false, true) => s.enters.push(Cand {
+                        d2,
+                        id: views[k].id,
+                        idx: e,
+                        was: false,
+                    }),
+                    (true, true) => s.refresh.push((s.slot_of[e as usize], views[k])),
+                    (false, false) => {}
                 }
             }
         }
@@ -320,11 +303,9 @@ impl Observer {
             self.enter(c.idx, table, tick);
             changed = true;
         }
-        s.refresh.sort_unstable();
-        for &slot in &s.refresh {
-            let old = self.current[usize::from(slot)].expect("refreshed slots are visible");
-            let new = SlotRec::of(&table.ents[old.idx as usize], old.idx);
-            if new != old {
+        s.refresh.sort_unstable_by_key(|&(slot, _)| slot);
+        for &(slot, new) in &s.refresh {
+            if self.current[usize::from(slot)] != Some(new) {
                 self.record(tick, slot, Some(new));
                 changed = true;
             }
@@ -335,17 +316,19 @@ impl Observer {
     /// Gives entity `idx` the lowest free slot.
     fn enter(&mut self, idx: u32, table: &Table, tick: Tick) {
         let slot = self.used.alloc();
-        let rec = SlotRec::of(&table.ents[idx as usize], idx);
+        let rec = table.view(idx);
         self.record(tick, slot, Some(rec));
     }
 
     /// Sets a slot's current content and logs the change for acks.
-    fn record(&mut self, tick: Tick, slot: u16, rec: Option<SlotRec>) {
+    fn record(&mut self, tick: Tick, slot: u16, rec: Option<View>) {
         let i = usize::from(slot);
         if self.current.len() <= i {
             self.current.resize(i + 1, None);
+            self.vis.resize(i + 1, NONE);
         }
         self.current[i] = rec;
+        self.vis[i] = rec.map_or(NONE, |r| r.idx);
         self.log.push_back(Change { tick, slot, rec });
         self.diff.set(i);
     }
@@ -366,8 +349,10 @@ impl Observer {
     ) -> bool {
         let was = s.stamps(2, table.ents.len());
         let now = was + 1;
-        for r in self.current.iter().flatten() {
-            s.marks[r.idx as usize] = was;
+        for &idx in &self.vis {
+            if idx != NONE {
+                s.marks[idx as usize] = was;
+            }
         }
         s.cands.clear();
         if let Some(c) = center {
@@ -379,22 +364,19 @@ impl Observer {
             } else {
                 self.avatar_idx
             };
-            let env = AABB::from_corners([c.x - big, c.y - big], [c.x + big, c.y + big]);
             let (marks, cands) = (&s.marks, &mut s.cands);
-            let _ = table.tree.locate_in_envelope_int(env, |p| {
-                let [x, y] = *p.geom();
-                let (dx, dy) = (i64::from(x - c.x), i64::from(y - c.y));
-                let d2 = dx * dx + dy * dy;
-                let w = marks[p.data as usize] == was;
-                if (d2 <= r2 || (w && d2 <= big2)) && p.data != skip {
+            table.grid.for_each_near(c, big, |p| {
+                let d = p.pos - c;
+                let d2 = i64::from(d.x) * i64::from(d.x) + i64::from(d.y) * i64::from(d.y);
+                let w = marks[p.idx as usize] == was;
+                if (d2 <= r2 || (w && d2 <= big2)) && p.idx != skip {
                     cands.push(Cand {
                         d2,
-                        id: table.ents[p.data as usize].id,
-                        idx: p.data,
+                        id: p.id,
+                        idx: p.idx,
                         was: w,
                     });
                 }
-                ControlFlow::<()>::Continue(())
             });
         }
         let cap = usize::from(self.config.cap);
@@ -410,10 +392,9 @@ impl Observer {
             s.marks[c.idx as usize] = now;
         }
         let mut changed = false;
-        for slot in 0..self.current.len() {
-            if let Some(r) = self.current[slot]
-                && s.marks[r.idx as usize] != now
-            {
+        for slot in 0..self.vis.len() {
+            let idx = self.vis[slot];
+            if idx != NONE && s.marks[idx as usize] != now {
                 self.used.free(slot);
                 self.record(tick, slot as u16, None);
                 changed = true;
@@ -431,18 +412,14 @@ impl Observer {
 
     /// Picks up field changes of entities that stay in view; returns whether any changed.
     fn refresh(&mut self, table: &Table, tick: Tick) -> bool {
-        let epoch = table.epoch;
         let mut changed = false;
-        for slot in 0..self.current.len() {
-            let Some(r) = self.current[slot] else {
-                continue;
-            };
-            let e = &table.ents[r.idx as usize];
-            if e.changed != epoch || !e.alive {
+        for slot in 0..self.vis.len() {
+            let idx = self.vis[slot];
+            if idx == NONE || !table.changed(idx) || !table.ents[idx as usize].alive {
                 continue;
             }
-            let new = SlotRec::of(e, r.idx);
-            if new != r {
+            let new = table.view(idx);
+            if Some(new) != self.current[slot] {
                 self.record(tick, slot as u16, Some(new));
                 changed = true;
             }
@@ -467,12 +444,10 @@ impl Observer {
             match (a, c) {
                 (None, None) => self.diff.clear(s),
                 (Some(_), None) => d.leaves.push(Leave { slot }),
-                (None, Some(c)) => {
-                    push_enter(d, &mut self.spare, slot, &table.ents[c.idx as usize])
-                }
+                (None, Some(c)) => push_enter(d, &mut self.spare, slot, table, c.idx),
                 (Some(a), Some(c)) if a.id != c.id || a.info != c.info => {
                     d.leaves.push(Leave { slot });
-                    push_enter(d, &mut self.spare, slot, &table.ents[c.idx as usize]);
+                    push_enter(d, &mut self.spare, slot, table, c.idx);
                 }
                 (Some(a), Some(c)) => {
                     let u = Update {
@@ -520,7 +495,8 @@ impl Observer {
 }
 
 /// Appends an enter with the entity's full state, reusing a spare name buffer.
-fn push_enter(d: &mut Delta, spare: &mut Vec<Enter>, slot: Slot, e: &Ent) {
+fn push_enter(d: &mut Delta, spare: &mut Vec<Enter>, slot: Slot, table: &Table, idx: u32) {
+    let (e, k) = (&table.ents[idx as usize], &table.cold[idx as usize]);
     let mut enter = spare.pop().unwrap_or_else(|| Enter {
         slot,
         state: VisibleState {
@@ -536,10 +512,10 @@ fn push_enter(d: &mut Delta, spare: &mut Vec<Enter>, slot: Slot, e: &Ent) {
     let st = &mut enter.state;
     st.id = e.id;
     st.position = e.pos;
-    st.target = e.target;
-    st.facing = e.facing;
-    st.avatar = e.avatar;
+    st.target = k.target;
+    st.facing = k.facing;
+    st.avatar = k.avatar;
     st.name.clear();
-    st.name.push_str(&e.name);
+    st.name.push_str(&k.name);
     d.enters.push(enter);
 }

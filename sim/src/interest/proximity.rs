@@ -13,10 +13,6 @@
 //! participants that moved, appeared, or lost a peer this tick: a pair where neither side
 //! did any of that was already refused last time because one side is still full.
 
-use std::ops::ControlFlow;
-
-use rstar::AABB;
-
 use super::table::{NONE, Table};
 use super::{ProximityConfig, ProximityEvent, ProximityKind};
 use crate::EntityId;
@@ -86,7 +82,7 @@ impl Proximity {
             if participant(table, p) {
                 continue; // became a participant again (another observer attached)
             }
-            while let Some(q) = table.ents[p as usize].peers.pop() {
+            while let Some(q) = table.cold[p as usize].peers.pop() {
                 self.unpair(table, q, p);
                 self.activate(q, epoch);
             }
@@ -100,12 +96,12 @@ impl Proximity {
             }
             self.activate(p, epoch);
             let mut j = 0;
-            while j < table.ents[p as usize].peers.len() {
-                let q = table.ents[p as usize].peers[j];
+            while j < table.cold[p as usize].peers.len() {
+                let q = table.cold[p as usize].peers[j];
                 let d = table.ents[p as usize].pos - table.ents[q as usize].pos;
                 let d2 = i64::from(d.x) * i64::from(d.x) + i64::from(d.y) * i64::from(d.y);
                 if d2 > leave2 {
-                    table.ents[p as usize].peers.swap_remove(j);
+                    table.cold[p as usize].peers.swap_remove(j);
                     self.unpair(table, q, p);
                     self.activate(q, epoch);
                 } else {
@@ -130,27 +126,23 @@ impl Proximity {
             if !(e.alive && e.observers > 0) {
                 continue;
             }
-            let c = e.pos;
-            let env = AABB::from_corners([c.x - ri, c.y - ri], [c.x + ri, c.y + ri]);
+            let (c, peers) = (e.pos, &table.cold[p as usize].peers);
             let pairs = &mut self.pairs;
-            let _ = table.tree.locate_in_envelope_int(env, |pt| {
-                let q = pt.data;
-                let f = &table.ents[q as usize];
-                if q == p || f.observers == 0 || e.peers.contains(&q) {
-                    return ControlFlow::<()>::Continue(());
+            table.grid.for_each_near(c, ri, |pt| {
+                let q = pt.idx;
+                if q == p || table.ents[q as usize].observers == 0 || peers.contains(&q) {
+                    return;
                 }
-                let [x, y] = *pt.geom();
-                let (dx, dy) = (i64::from(x - c.x), i64::from(y - c.y));
-                let d2 = dx * dx + dy * dy;
+                let d = pt.pos - c;
+                let d2 = i64::from(d.x) * i64::from(d.x) + i64::from(d.y) * i64::from(d.y);
                 if d2 <= r2 {
-                    let (a, b, ia, ib) = if e.id < f.id {
-                        (e.id, f.id, p, q)
+                    let (a, b, ia, ib) = if e.id < pt.id {
+                        (e.id, pt.id, p, q)
                     } else {
-                        (f.id, e.id, q, p)
+                        (pt.id, e.id, q, p)
                     };
                     pairs.push(Pair { d2, a, b, ia, ib });
                 }
-                ControlFlow::Continue(())
             });
         }
         self.pairs.sort_unstable();
@@ -158,9 +150,9 @@ impl Proximity {
         let cap = usize::from(self.config.cap);
         for pair in &self.pairs {
             let (ia, ib) = (pair.ia as usize, pair.ib as usize);
-            if table.ents[ia].peers.len() < cap && table.ents[ib].peers.len() < cap {
-                table.ents[ia].peers.push(pair.ib);
-                table.ents[ib].peers.push(pair.ia);
+            if table.cold[ia].peers.len() < cap && table.cold[ib].peers.len() < cap {
+                table.cold[ia].peers.push(pair.ib);
+                table.cold[ib].peers.push(pair.ia);
                 self.events.push(ProximityEvent {
                     kind: ProximityKind::Near,
                     a: pair.a,
@@ -174,7 +166,7 @@ impl Proximity {
 
     /// Removes `p` from `q`'s peers and records the far event.
     fn unpair(&mut self, table: &mut Table, q: u32, p: u32) {
-        let peers = &mut table.ents[q as usize].peers;
+        let peers = &mut table.cold[q as usize].peers;
         if let Some(j) = peers.iter().position(|&x| x == p) {
             peers.swap_remove(j);
         }
@@ -188,6 +180,6 @@ impl Proximity {
 
     /// Whether the entities at table indices `a` and `b` are near each other.
     pub(crate) fn near(table: &Table, a: u32, b: u32) -> bool {
-        a != NONE && table.ents[a as usize].peers.contains(&b)
+        a != NONE && table.cold[a as usize].peers.contains(&b)
     }
 }

@@ -1,79 +1,88 @@
-//! The interest manager's copy of the world: one record per entity, an R-tree of positions,
-//! and a coarse grid of "something changed here this tick" stamps.
+//! The interest manager's copy of the world: one record per entity (the fields read on every
+//! tick apart from the rest), a uniform [`Grid`] of positions, and a coarse grid of "what
+//! changed here this tick" records.
 
 use std::collections::HashMap;
 
 use glam::IVec2;
-use rstar::RTree;
-use rstar::primitives::GeomWithData;
 
+use super::grid::{Dims, Grid, Item, Span};
 use crate::components::ChangedAt;
-use crate::{Direction, EntityId, Motion, PlayerInfo, Position, Simulation, Tick, TileMap};
-
-/// A point of the R-tree: a tile and the entity's index in [`Table::ents`].
-pub(crate) type Point = GeomWithData<[i32; 2], u32>;
+use crate::{Direction, EntityId, Motion, PlayerInfo, Position, Simulation, Tick};
 
 /// "No index".
 pub(crate) const NONE: u32 = u32::MAX;
 
-/// Side of a change-grid cell is `1 << CELL_SHIFT` tiles.
-const CELL_SHIFT: u32 = 2;
-
-/// When more than `size / BULK_DIVISOR` points change in one tick, the R-tree is rebuilt
-/// with a bulk load instead of removing and inserting them one by one (measured in the
-/// `interest/rtree_update` bench).
-const BULK_DIVISOR: usize = 8;
-
-/// What the interest manager knows about one entity.
-#[derive(Debug)]
+/// What the interest manager reads about an entity on every tick (kept small: observers
+/// and proximity touch it in their inner loops).
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Ent {
     pub(crate) id: EntityId,
-    pub(crate) handle: hecs::Entity,
     pub(crate) pos: IVec2,
+    pub(crate) alive: bool,
+    /// Number of observers attached to this entity (it takes part in proximity when > 0).
+    pub(crate) observers: u32,
+    /// Its place in the grid: cell and position in the cell.
+    cell: u32,
+    at: u32,
+}
+
+/// The rest of what the interest manager knows about an entity.
+#[derive(Debug)]
+pub(crate) struct Cold {
+    pub(crate) handle: hecs::Entity,
     pub(crate) target: Option<IVec2>,
     pub(crate) facing: Option<Direction>,
     pub(crate) avatar: u16,
     pub(crate) name: String,
     /// Digest of `(avatar, name)`: tells whether the player info differs from a baseline.
     pub(crate) info: u64,
-    /// Epoch in which a visible field last changed (spawn included).
-    pub(crate) changed: u64,
-    pub(crate) alive: bool,
-    /// Number of observers attached to this entity (it takes part in proximity when > 0).
-    pub(crate) observers: u32,
     /// Indices of the entities it is near (proximity), at most the proximity cap.
     pub(crate) peers: Vec<u32>,
 }
 
-/// A coarse grid over the map listing, per cell, the entities that changed in the current
-/// epoch (moved into or out of the cell, appeared, died, or changed a visible field there).
-/// Observers that did not move only look at these lists.
+/// An entity as an observer's slot shows it: what a delta compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct View {
+    pub(crate) id: EntityId,
+    pub(crate) idx: u32,
+    pub(crate) pos: IVec2,
+    pub(crate) target: Option<IVec2>,
+    pub(crate) facing: Option<Direction>,
+    pub(crate) info: u64,
+}
+
+/// An entity that changed in the current epoch, as listed in the change grid (its full
+/// state, needed only when an observer sees it, is in a parallel list).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Touch {
+    pub(crate) idx: u32,
+    /// Its tile at the end of the epoch's sync.
+    pub(crate) pos: IVec2,
+    pub(crate) alive: bool,
+}
+
+/// A coarse grid (the same cells as [`Grid`]) listing, per cell, the entities that changed
+/// in the current epoch (moved into or out of the cell, appeared, died, or changed a
+/// visible field there), with their new state. Observers that did not move only look at
+/// these lists.
 #[derive(Debug, Default)]
 pub(crate) struct Cells {
-    w: i32,
-    h: i32,
+    dims: Dims,
     /// `(cell, entity index)` of this epoch's changes, before bucketing.
     touched: Vec<(u32, u32)>,
-    /// Bucket `c` is `items[start[c]..start[c + 1]]`.
+    /// Bucket `c` is `items[start[c]..start[c + 1]]`, and the same range of `views`.
     start: Vec<u32>,
-    items: Vec<u32>,
+    items: Vec<Touch>,
+    views: Vec<View>,
 }
 
 impl Cells {
-    fn ensure(&mut self, map: &TileMap) {
-        let w = ((map.width() as i32 + (1 << CELL_SHIFT) - 1) >> CELL_SHIFT).max(1);
-        let h = ((map.height() as i32 + (1 << CELL_SHIFT) - 1) >> CELL_SHIFT).max(1);
-        if (w, h) != (self.w, self.h) {
-            self.w = w;
-            self.h = h;
-            self.start = vec![0; (w * h) as usize + 1];
+    fn ensure(&mut self, dims: Dims) {
+        if dims != self.dims || self.start.is_empty() {
+            self.dims = dims;
+            self.start = vec![0; dims.len() + 1];
         }
-    }
-
-    fn cell(&self, p: IVec2) -> u32 {
-        let x = (p.x >> CELL_SHIFT).clamp(0, self.w - 1);
-        let y = (p.y >> CELL_SHIFT).clamp(0, self.h - 1);
-        (y * self.w + x) as u32
     }
 
     fn begin(&mut self) {
@@ -82,12 +91,11 @@ impl Cells {
 
     /// Lists entity `idx` under the cell of `p`.
     fn touch(&mut self, p: IVec2, idx: u32) {
-        let c = self.cell(p);
-        self.touched.push((c, idx));
+        self.touched.push((self.dims.cell(p), idx));
     }
 
-    /// Buckets this epoch's changes by cell (a counting sort).
-    fn finish(&mut self) {
+    /// Buckets this epoch's changes by cell (a counting sort), with each entity's state.
+    fn finish(&mut self, ents: &[Ent], cold: &[Cold]) {
         self.start.fill(0);
         for &(c, _) in &self.touched {
             self.start[c as usize + 1] += 1;
@@ -95,11 +103,34 @@ impl Cells {
         for c in 1..self.start.len() {
             self.start[c] += self.start[c - 1];
         }
+        let blank = Touch {
+            idx: NONE,
+            pos: IVec2::ZERO,
+            alive: false,
+        };
         self.items.clear();
-        self.items.resize(self.touched.len(), 0);
+        self.items.resize(self.touched.len(), blank);
+        self.views.clear();
+        self.views.resize(
+            self.touched.len(),
+            View {
+                id: EntityId(std::num::NonZeroU64::MIN),
+                idx: NONE,
+                pos: IVec2::ZERO,
+                target: None,
+                facing: None,
+                info: 0,
+            },
+        );
         for &(c, idx) in &self.touched {
             let at = &mut self.start[c as usize];
-            self.items[*at as usize] = idx;
+            let (e, k) = (&ents[idx as usize], &cold[idx as usize]);
+            self.items[*at as usize] = Touch {
+                idx,
+                pos: e.pos,
+                alive: e.alive,
+            };
+            self.views[*at as usize] = View::of(e, k, idx);
             *at += 1;
         }
         // `start[c]` now holds the end of bucket c: shift right to make it the start again.
@@ -109,63 +140,60 @@ impl Cells {
         self.start[0] = 0;
     }
 
-    /// The cells overlapping the square of half-side `radius` around `center`, as
-    /// `(x0, y0, x1, y1)` inclusive.
-    pub(crate) fn span(&self, center: IVec2, radius: i32) -> (i32, i32, i32, i32) {
-        let lo = center - IVec2::splat(radius);
-        let hi = center + IVec2::splat(radius);
-        let f = |v: i32, n: i32| (v >> CELL_SHIFT).clamp(0, n - 1);
-        (
-            f(lo.x, self.w),
-            f(lo.y, self.h),
-            f(hi.x, self.w),
-            f(hi.y, self.h),
-        )
+    /// The cells overlapping the square of half-side `radius` around `center`.
+    pub(crate) fn span(&self, center: IVec2, radius: i32) -> Span {
+        self.dims.span(center, radius)
     }
 
-    /// The entities that changed in cell `(x, y)` this epoch (an entity may be listed in two
-    /// cells, or twice).
-    pub(crate) fn bucket(&self, x: i32, y: i32) -> &[u32] {
-        let c = (y * self.w + x) as usize;
-        &self.items[self.start[c] as usize..self.start[c + 1] as usize]
+    /// The changes listed in the cells `first..=last` (one row of a span; an entity may be
+    /// listed in two cells), and the changed entities' states.
+    pub(crate) fn row(&self, cells: std::ops::RangeInclusive<usize>) -> (&[Touch], &[View]) {
+        let r = self.start[*cells.start()] as usize..self.start[*cells.end() + 1] as usize;
+        (&self.items[r.clone()], &self.views[r])
     }
 
     /// Whether any entity changed this epoch in the cells around `center`.
     pub(crate) fn any_near(&self, center: IVec2, radius: i32) -> bool {
-        let (x0, y0, x1, y1) = self.span(center, radius);
-        (y0..=y1).any(|y| {
-            let row = (y * self.w) as usize;
-            self.start[row + x0 as usize] != self.start[row + x1 as usize + 1]
-        })
+        self.span(center, radius)
+            .rows()
+            .any(|r| self.start[*r.start()] != self.start[*r.end() + 1])
     }
 }
 
-/// A change of an entity's place in the R-tree.
-#[derive(Clone, Copy, Debug)]
-struct TreeOp {
-    idx: u32,
-    old: Option<IVec2>,
-    new: Option<IVec2>,
+impl View {
+    fn of(e: &Ent, k: &Cold, idx: u32) -> View {
+        View {
+            id: e.id,
+            idx,
+            pos: e.pos,
+            target: k.target,
+            facing: k.facing,
+            info: k.info,
+        }
+    }
 }
 
 /// The entity table, kept in step with a [`Simulation`] by [`Table::sync`].
 #[derive(Debug, Default)]
 pub(crate) struct Table {
     pub(crate) ents: Vec<Ent>,
+    pub(crate) cold: Vec<Cold>,
     free: Vec<u32>,
     /// Entities that died in the current epoch; their indices are recycled at its end.
     pub(crate) dead: Vec<u32>,
     /// Entities whose position changed (or that appeared) in the current epoch.
     pub(crate) moved: Vec<u32>,
+    /// Entities with a visible change in the current epoch, and the same as a bit set.
+    changed: Vec<u32>,
+    changed_bits: Vec<u64>,
     by_id: HashMap<EntityId, u32>,
     by_handle: Vec<u32>,
     live: usize,
-    pub(crate) tree: RTree<Point>,
+    pub(crate) grid: Grid,
     pub(crate) cells: Cells,
     /// Incremented by every [`Table::sync`].
     pub(crate) epoch: u64,
     synced: Option<Tick>,
-    ops: Vec<TreeOp>,
 }
 
 /// The digest of a player's visible info.
@@ -182,15 +210,32 @@ impl Table {
             .filter(|&i| self.ents[i as usize].alive)
     }
 
+    /// What an observer's slot shows of entity `idx`.
+    pub(crate) fn view(&self, idx: u32) -> View {
+        View::of(&self.ents[idx as usize], &self.cold[idx as usize], idx)
+    }
+
+    /// Whether entity `idx` had a visible change (or appeared or died) in this epoch.
+    pub(crate) fn changed(&self, idx: u32) -> bool {
+        self.changed_bits
+            .get(idx as usize / 64)
+            .is_some_and(|w| w & (1 << (idx % 64)) != 0)
+    }
+
     /// Brings the table up to date with `sim`: reads every entity whose `ChangedAt` is newer
-    /// than the last sync, detects despawns, updates the R-tree and the change grid.
+    /// than the last sync, detects despawns, updates the grid and the change grid.
     pub(crate) fn sync(&mut self, sim: &Simulation) {
         self.epoch += 1;
-        let epoch = self.epoch;
-        self.cells.ensure(sim.map());
+        let dims = Dims::of(sim.map());
+        if self.grid.ensure(dims) {
+            self.regrid();
+        }
+        self.cells.ensure(dims);
         self.cells.begin();
         self.moved.clear();
-        self.ops.clear();
+        for idx in self.changed.drain(..) {
+            self.changed_bits[idx as usize / 64] = 0;
+        }
         let since = self.synced;
         let mut query = sim.world.query::<(
             hecs::Entity,
@@ -209,34 +254,28 @@ impl Table {
                 self.insert(handle, id, pos.0, motion, player);
                 continue;
             }
-            let e = &mut self.ents[idx as usize];
-            let old = e.pos;
+            let old = self.ents[idx as usize].pos;
             let mut any = false;
-            if e.pos != pos.0 {
-                self.ops.push(TreeOp {
-                    idx,
-                    old: Some(e.pos),
-                    new: Some(pos.0),
-                });
+            if old != pos.0 {
+                self.move_to(idx, pos.0);
                 self.moved.push(idx);
-                e.pos = pos.0;
                 any = true;
             }
-            if e.target != motion.target || e.facing != motion.facing {
-                e.target = motion.target;
-                e.facing = motion.facing;
+            let k = &mut self.cold[idx as usize];
+            if k.target != motion.target || k.facing != motion.facing {
+                k.target = motion.target;
+                k.facing = motion.facing;
                 any = true;
             }
-            if e.avatar != player.avatar || e.name != player.name {
-                e.avatar = player.avatar;
-                e.name.clone_from(&player.name);
-                e.info = info_digest(e.avatar, &e.name);
+            if k.avatar != player.avatar || k.name != player.name {
+                k.avatar = player.avatar;
+                k.name.clone_from(&player.name);
+                k.info = info_digest(k.avatar, &k.name);
                 any = true;
             }
             if any {
-                e.changed = epoch;
-                self.cells.touch(old, idx);
-                if self.cells.cell(old) != self.cells.cell(pos.0) {
+                self.mark(idx, old);
+                if dims.cell(old) != dims.cell(pos.0) {
                     self.cells.touch(pos.0, idx);
                 }
             }
@@ -245,14 +284,62 @@ impl Table {
         if self.live != sim.entity_count() {
             for idx in 0..self.ents.len() as u32 {
                 let e = &self.ents[idx as usize];
-                if e.alive && !sim.world.contains(e.handle) {
+                if e.alive && !sim.world.contains(self.cold[idx as usize].handle) {
                     self.kill(idx);
                 }
             }
         }
-        self.apply_tree_ops();
-        self.cells.finish();
+        self.cells.finish(&self.ents, &self.cold);
         self.synced = Some(sim.tick());
+    }
+
+    /// Records a visible change of entity `idx`, listed in the change grid at `p`.
+    fn mark(&mut self, idx: u32, p: IVec2) {
+        let w = idx as usize / 64;
+        if self.changed_bits.len() <= w {
+            self.changed_bits.resize(w + 1, 0);
+        }
+        self.changed_bits[w] |= 1 << (idx % 64);
+        self.changed.push(idx);
+        self.cells.touch(p, idx);
+    }
+
+    /// Puts every live entity in the grid again (after the grid changed dimensions).
+    fn regrid(&mut self) {
+        for idx in 0..self.ents.len() as u32 {
+            let e = self.ents[idx as usize];
+            if e.alive {
+                self.place(idx, e.pos);
+            }
+        }
+    }
+
+    /// Puts entity `idx` in the grid at `pos`.
+    fn place(&mut self, idx: u32, pos: IVec2) {
+        let id = self.ents[idx as usize].id;
+        let (cell, at) = self.grid.insert(Item { pos, idx, id });
+        let e = &mut self.ents[idx as usize];
+        (e.cell, e.at) = (cell, at);
+    }
+
+    /// Takes entity `idx` out of the grid.
+    fn unplace(&mut self, idx: u32) {
+        let e = self.ents[idx as usize];
+        if let Some(other) = self.grid.remove(e.cell, e.at) {
+            self.ents[other as usize].at = e.at;
+        }
+    }
+
+    /// Moves entity `idx` to `pos`, in the grid too.
+    fn move_to(&mut self, idx: u32, pos: IVec2) {
+        let e = self.ents[idx as usize];
+        if self.grid.dims().cell(pos) == e.cell {
+            self.grid.set_pos(e.cell, e.at, pos);
+        } else {
+            self.unplace(idx);
+            self.place(idx, pos);
+        }
+        self.ents[idx as usize].pos = pos;
     }
 
     /// The table index of the entity behind `handle`, or `NONE` when it is new to the table.
@@ -260,7 +347,7 @@ impl Table {
         let hid = handle.id() as usize;
         let idx = self.by_handle.get(hid).copied().unwrap_or(NONE);
         if idx != NONE {
-            if self.ents[idx as usize].handle == handle {
+            if self.cold[idx as usize].handle == handle {
                 return idx;
             }
             // hecs reused the slot: the entity we knew there is gone.
@@ -273,11 +360,11 @@ impl Table {
         let Some(j) = self.index_of(id) else {
             return NONE;
         };
-        let old = self.ents[j as usize].handle.id() as usize;
+        let old = self.cold[j as usize].handle.id() as usize;
         if self.by_handle.get(old) == Some(&j) {
             self.by_handle[old] = NONE;
         }
-        self.ents[j as usize].handle = handle;
+        self.cold[j as usize].handle = handle;
         self.set_handle(hid, j);
         j
     }
@@ -299,49 +386,55 @@ impl Table {
     ) {
         let ent = Ent {
             id,
-            handle,
             pos,
-            target: motion.target,
-            facing: motion.facing,
-            avatar: player.avatar,
-            name: player.name.clone(),
-            info: info_digest(player.avatar, &player.name),
-            changed: self.epoch,
             alive: true,
             observers: 0,
-            peers: Vec::new(),
+            cell: NONE,
+            at: NONE,
         };
         let idx = match self.free.pop() {
             Some(i) => {
-                let old = std::mem::replace(&mut self.ents[i as usize], ent);
-                // Keep the peer buffer's capacity.
-                let mut peers = old.peers;
-                peers.clear();
-                self.ents[i as usize].peers = peers;
+                self.ents[i as usize] = ent;
+                let k = &mut self.cold[i as usize];
+                // Keep the name's and the peer buffer's capacity.
+                k.handle = handle;
+                k.peers.clear();
+                k.name.clone_from(&player.name);
                 i
             }
             None => {
                 self.ents.push(ent);
+                self.cold.push(Cold {
+                    handle,
+                    target: None,
+                    facing: None,
+                    avatar: 0,
+                    name: player.name.clone(),
+                    info: 0,
+                    peers: Vec::new(),
+                });
                 (self.ents.len() - 1) as u32
             }
         };
+        let k = &mut self.cold[idx as usize];
+        k.target = motion.target;
+        k.facing = motion.facing;
+        k.avatar = player.avatar;
+        k.info = info_digest(player.avatar, &player.name);
+        self.place(idx, pos);
         self.set_handle(handle.id() as usize, idx);
         self.by_id.insert(id, idx);
         self.live += 1;
-        self.ops.push(TreeOp {
-            idx,
-            old: None,
-            new: Some(pos),
-        });
-        self.cells.touch(pos, idx);
+        self.mark(idx, pos);
         self.moved.push(idx);
     }
 
     fn kill(&mut self, idx: u32) {
+        self.unplace(idx);
         let e = &mut self.ents[idx as usize];
         e.alive = false;
-        e.changed = self.epoch;
-        let (id, pos, hid) = (e.id, e.pos, e.handle.id() as usize);
+        let (id, pos) = (e.id, e.pos);
+        let hid = self.cold[idx as usize].handle.id() as usize;
         self.live -= 1;
         if self.by_id.get(&id) == Some(&idx) {
             self.by_id.remove(&id);
@@ -349,45 +442,14 @@ impl Table {
         if self.by_handle.get(hid) == Some(&idx) {
             self.by_handle[hid] = NONE;
         }
-        self.ops.push(TreeOp {
-            idx,
-            old: Some(pos),
-            new: None,
-        });
-        self.cells.touch(pos, idx);
+        self.mark(idx, pos);
         self.dead.push(idx);
-    }
-
-    fn apply_tree_ops(&mut self) {
-        if self.ops.is_empty() {
-            return;
-        }
-        if self.tree.size() == 0 || self.ops.len() > self.tree.size() / BULK_DIVISOR {
-            let points = self
-                .ents
-                .iter()
-                .enumerate()
-                .filter(|(_, e)| e.alive)
-                .map(|(i, e)| Point::new(e.pos.to_array(), i as u32))
-                .collect();
-            self.tree = RTree::bulk_load(points);
-            return;
-        }
-        for op in &self.ops {
-            if let Some(old) = op.old {
-                let removed = self.tree.remove(&Point::new(old.to_array(), op.idx));
-                debug_assert!(removed.is_some(), "R-tree lost entity {}", op.idx);
-            }
-            if let Some(new) = op.new {
-                self.tree.insert(Point::new(new.to_array(), op.idx));
-            }
-        }
     }
 
     /// Ends the epoch: recycles the indices of entities that died in it.
     pub(crate) fn end_epoch(&mut self) {
         for idx in self.dead.drain(..) {
-            self.ents[idx as usize].peers.clear();
+            self.cold[idx as usize].peers.clear();
             self.free.push(idx);
         }
     }

@@ -196,7 +196,8 @@ mod tests {
     #[test]
     fn region_key_rejects_bad_input() {
         use ParseRegionKeyError::*;
-        let cases: [(&str, fn(String) -> ParseRegionKeyError); 12] = [
+        type Expected = fn(String) -> ParseRegionKeyError;
+        let cases: [(&str, Expected); 12] = [
             ("", Shape),
             ("office", Shape),
             ("office:1", Shape),

@@ -17,8 +17,10 @@ lint:
 test-rust:
 	$(CARGO) test --workspace
 
+# Criterion suite, server-tick samples + docs/scaling.svg, a short bot run against a release
+# server, and the figures into benches/README.md (scripts/bench.sh; ~15 min).
 bench:
-	$(CARGO) bench -p benches
+	CARGO="$(CARGO)" bash scripts/bench.sh
 
 # The browser client: npm ci + vite build into web-client/dist (served by `plaza serve`).
 web-client:

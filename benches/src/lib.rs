@@ -2,6 +2,8 @@
 
 #![deny(missing_docs)]
 
+pub mod server_tick;
+
 use std::sync::Arc;
 
 use glam::IVec2;

@@ -1,0 +1,306 @@
+//! The server's tick without sockets: what `net`'s space loop does every tick for N clients,
+//! on a piece of the campus map cut to keep the density of avatars constant.
+//!
+//! One [`ServerTick::tick`] is the body of the driver's `SpaceLoop::tick` minus the socket
+//! write: queue the walkers' inputs, `Simulation::step`, `Interest::update`, then for every
+//! client its delta, `SnapshotEncoder::encode_if_changed` and a copy of the frame (the
+//! driver copies each frame into the client's outbound queue), the proximity frames, and the
+//! acknowledgement of the tick before last (a client two ticks behind), which the driver
+//! receives as a command between ticks.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use glam::IVec2;
+use schema::{ServerMessage, SnapshotEncoder, encode_server};
+use serde::{Deserialize, Serialize};
+use sim::interest::{AoiConfig, Interest, ObserverId, ProximityConfig, ProximityKind};
+use sim::{EntityId, TileMap};
+
+use crate::RandomWalk;
+
+/// The area of interest of every client: radius 6, hysteresis 2, cap 64 (as in the interest
+/// bench), ~50 visible at [`campus_density`].
+pub const AOI: AoiConfig = AoiConfig {
+    radius: 6,
+    hysteresis: 2,
+    cap: 64,
+    include_self: true,
+};
+
+/// Ticks run before measuring: the first snapshots carry every visible entity as an enter.
+pub const WARM_UP_TICKS: usize = 20;
+
+/// Avatars per walkable tile of 100k avatars on the whole campus map (the interest bench's
+/// load): ~50 visible per client with [`AOI`].
+pub fn campus_density(campus: &TileMap) -> f64 {
+    100_000.0 / campus.walkable_count() as f64
+}
+
+/// The square of `map` around its centre, grown until it holds at least `walkable` walkable
+/// tiles (the whole map if it has fewer). Its spawn point is its first walkable tile.
+pub fn crop_around_centre(map: &TileMap, walkable: usize) -> TileMap {
+    let (w, h) = (map.width(), map.height());
+    let centre = IVec2::new((w / 2) as i32, (h / 2) as i32);
+    let mut side = 8.min(w.min(h));
+    loop {
+        let origin = centre - IVec2::splat((side / 2) as i32);
+        let origin = origin.clamp(
+            IVec2::ZERO,
+            IVec2::new((w - side) as i32, (h - side) as i32),
+        );
+        let tiles: Vec<IVec2> = (0..side as i32)
+            .flat_map(|y| (0..side as i32).map(move |x| IVec2::new(x, y)))
+            .collect();
+        let blocked: Vec<bool> = tiles.iter().map(|t| map.is_blocked(origin + *t)).collect();
+        let open = blocked.iter().filter(|b| !**b).count();
+        if open >= walkable || side >= w.min(h) {
+            let spawn = tiles
+                .iter()
+                .zip(&blocked)
+                .find(|(_, b)| !**b)
+                .map(|(t, _)| *t)
+                .expect("the map has walkable tiles");
+            return TileMap::new(side, side, map.tile_size(), blocked, vec![spawn])
+                .expect("a crop of a valid map is valid");
+        }
+        side = (side + side / 8 + 1).min(w.min(h));
+    }
+}
+
+/// One client: its avatar, its observer in the interest manager, its snapshot encoder.
+#[derive(Debug)]
+struct Client {
+    entity: EntityId,
+    observer: ObserverId,
+    encoder: SnapshotEncoder,
+}
+
+/// A world of random walkers, some of them clients, ticked like the server ticks a space.
+#[derive(Debug)]
+pub struct ServerTick {
+    walk: RandomWalk,
+    interest: Interest,
+    clients: Vec<Client>,
+    by_entity: BTreeMap<EntityId, usize>,
+}
+
+impl ServerTick {
+    /// `avatars` random walkers on a crop of `map` holding `avatars / density` walkable
+    /// tiles; every `client_every`-th avatar is a client (1: all of them).
+    pub fn new(map: &TileMap, avatars: usize, client_every: usize, density: f64) -> ServerTick {
+        let crop = crop_around_centre(map, (avatars as f64 / density).ceil() as usize);
+        let walk = RandomWalk::new(Arc::new(crop), avatars, 42);
+        let mut interest = Interest::new(ProximityConfig::default());
+        let clients: Vec<Client> = walk
+            .sim
+            .entities()
+            .step_by(client_every.max(1))
+            .map(|s| Client {
+                entity: s.id,
+                observer: interest.add_observer(s.id, AOI),
+                encoder: SnapshotEncoder::new(),
+            })
+            .collect();
+        let by_entity = clients
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.entity, i))
+            .collect();
+        ServerTick {
+            walk,
+            interest,
+            clients,
+            by_entity,
+        }
+    }
+
+    /// Entities in the world.
+    pub fn entities(&self) -> usize {
+        self.walk.len()
+    }
+
+    /// Connected clients.
+    pub fn clients(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// One server tick; returns the bytes of the frames queued to clients.
+    pub fn tick(&mut self) -> usize {
+        self.walk.tick();
+        self.interest.update(&self.walk.sim);
+        let tick = self.walk.sim.tick();
+        let mut bytes = 0;
+        for client in &mut self.clients {
+            let Ok(delta) = self.interest.delta(client.observer) else {
+                continue;
+            };
+            let last_seq = self.walk.sim.state(client.entity).map_or(0, |s| s.last_seq);
+            if let Some(frame) = client.encoder.encode_if_changed(delta, last_seq) {
+                bytes += frame.len();
+                black_box(frame.to_vec());
+            }
+            if tick > 2 {
+                // The observer exists and tick - 2 was sent: this cannot fail.
+                let _ = self.interest.ack(client.observer, tick - 2);
+            }
+        }
+        bytes + self.proximity_frames()
+    }
+
+    /// Encodes one proximity frame per avatar whose near set changed (as the driver does);
+    /// returns their bytes.
+    fn proximity_frames(&self) -> usize {
+        let mut changes: BTreeMap<EntityId, (Vec<EntityId>, Vec<EntityId>)> = BTreeMap::new();
+        for ev in self.interest.proximity_events() {
+            for (me, other) in [(ev.a, ev.b), (ev.b, ev.a)] {
+                let entry = changes.entry(me).or_default();
+                match ev.kind {
+                    ProximityKind::Near => entry.0.push(other),
+                    ProximityKind::Far => entry.1.push(other),
+                }
+            }
+        }
+        changes
+            .into_iter()
+            .filter(|(entity, _)| self.by_entity.contains_key(entity))
+            .map(|(_, (near, far))| encode_server(&ServerMessage::Proximity { near, far }).len())
+            .sum()
+    }
+
+    /// Runs `ticks` ticks; returns the time they took.
+    pub fn run(&mut self, ticks: u64) -> Duration {
+        let started = Instant::now();
+        for _ in 0..ticks {
+            black_box(self.tick());
+        }
+        started.elapsed()
+    }
+
+    /// Mean entities visible per client (own avatar included).
+    pub fn mean_visible(&self) -> f64 {
+        let total: usize = self
+            .clients
+            .iter()
+            .map(|c| self.interest.visible_count(c.observer).unwrap_or(0))
+            .sum();
+        total as f64 / self.clients.len().max(1) as f64
+    }
+}
+
+/// `benches/tick-samples.json`: measured server ticks, read by `plaza capacity` to fit its
+/// cost model and by `plot_scaling` for `docs/scaling.svg`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TickSamples {
+    /// The machine and its load while measuring (free text).
+    pub machine: String,
+    /// The tick rate the figures are meant for.
+    pub tick_hz: u32,
+    /// One entry per measured configuration.
+    pub samples: Vec<TickSample>,
+}
+
+/// One measured configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TickSample {
+    /// Connected clients.
+    pub clients: u64,
+    /// Entities in the world (clients included).
+    pub entities: u64,
+    /// Mean entities visible per client.
+    pub mean_visible: f64,
+    /// Median time of one tick, in milliseconds.
+    pub tick_ms: f64,
+    /// Which series the sample belongs to ([`Series::name`]).
+    #[serde(default)]
+    pub series: String,
+}
+
+impl TickSample {
+    /// Server CPU per client per tick, in microseconds.
+    pub fn us_per_client_tick(&self) -> f64 {
+        self.tick_ms * 1000.0 / self.clients.max(1) as f64
+    }
+}
+
+/// A family of configurations measured together.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Series {
+    /// Its name in the samples file.
+    pub name: &'static str,
+    /// One avatar in `client_every` is a client.
+    pub client_every: usize,
+    /// Density as a fraction of [`campus_density`].
+    pub density_factor: f64,
+    /// Avatar counts.
+    pub avatars: &'static [usize],
+}
+
+/// The scaling series: every avatar a client, ~50 visible, 100 → 10k clients.
+pub const SCALING: Series = Series {
+    name: "all_clients",
+    client_every: 1,
+    density_factor: 1.0,
+    avatars: &[100, 300, 1_000, 3_000, 10_000],
+};
+
+/// Every series of the samples file: the scaling series, plus one with one client per ten
+/// avatars and one at a quarter of the density, so that a cost model can tell per-entity,
+/// per-client and per-visible costs apart.
+pub const SERIES: [Series; 3] = [
+    SCALING,
+    Series {
+        name: "tenth_clients",
+        client_every: 10,
+        density_factor: 1.0,
+        avatars: &[1_000, 10_000],
+    },
+    Series {
+        name: "quarter_density",
+        client_every: 1,
+        density_factor: 0.25,
+        avatars: &[1_000, 3_000],
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crop_holds_the_walkable_tiles_asked_for() {
+        // 40×30, walls all around.
+        let rows: Vec<String> = (0..30)
+            .map(|y| {
+                (0..40)
+                    .map(|x| match (x, y) {
+                        (1, 1) => 'S',
+                        _ if x == 0 || y == 0 || x == 39 || y == 29 => '#',
+                        _ => '.',
+                    })
+                    .collect()
+            })
+            .collect();
+        let map = TileMap::from_ascii(&rows.join("\n")).unwrap();
+        let crop = crop_around_centre(&map, 200);
+        assert!(crop.walkable_count() >= 200, "{}", crop.walkable_count());
+        assert!(crop.width() < 20, "{}", crop.width());
+        assert_eq!(crop.width(), crop.height());
+        // More than the map has: its largest centred square.
+        let all = crop_around_centre(&map, 10_000);
+        assert_eq!(all.width(), 30);
+    }
+
+    #[test]
+    fn every_client_gets_frames_and_sees_its_neighbours() {
+        let map = TileMap::open_floor(64, 64);
+        let mut rig = ServerTick::new(&map, 200, 2, 0.4);
+        assert_eq!((rig.entities(), rig.clients()), (200, 100));
+        assert!(rig.tick() > 0);
+        rig.run(10);
+        // 200 avatars on ~500 tiles, radius 6: far more than just themselves.
+        assert!(rig.mean_visible() > 10.0, "{}", rig.mean_visible());
+    }
+}

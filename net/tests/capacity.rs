@@ -68,7 +68,13 @@ fn defaults_consolidate_the_cluster_on_one_node() {
     assert!(close(r.nodes[0].utilisation, 17.292 / 17.5));
     assert_eq!(r.released, ["node-b"]);
     assert_eq!(r.moves, 2);
-    assert_eq!(r.current_nodes, ["node-a", "node-b"]);
+    let now: Vec<(&str, usize)> = r
+        .current
+        .iter()
+        .map(|c| (c.node.as_str(), c.regions))
+        .collect();
+    assert_eq!(now, [("node-a", 3), ("node-b", 2)]);
+    assert!(close(r.current[0].measured_tick_ms, 10.56 + 5.72 + 1.1875));
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     assert_eq!(r.totals.entities, 7700);
     assert_eq!(r.totals.clients, 6600);
@@ -175,13 +181,22 @@ fn table_lists_nodes_then_regions() {
         "{table}"
     );
     assert!(lines[2].contains("0.200 µs/entity + clients × (1.000 µs + 0.0200 µs × visible)"));
-    assert!(lines[3].contains("× 1.20"), "{table}");
+    assert!(lines[3].contains("bench machine: test fixture"), "{table}");
+    assert!(lines[4].contains("× 1.20"), "{table}");
     let header = lines
         .iter()
         .position(|l| l.trim_start().starts_with("node"))
         .unwrap();
     assert!(lines[header + 1].trim_start().starts_with("node-a"));
-    assert!(lines[header + 1].ends_with("10.56       75 %"), "{table}");
+    // node-a: 3 regions and 17.47 ms now; 1 region and 10.56 ms (75 % of 14 ms) planned.
+    let cells: Vec<&str> = lines[header + 1].split_whitespace().collect();
+    assert_eq!(cells.len(), 7, "{table}");
+    assert_eq!(cells[..2], ["node-a", "3"], "{table}");
+    assert!(
+        (cells[2].parse::<f64>().unwrap() - 17.4675).abs() <= 0.005,
+        "{table}"
+    );
+    assert_eq!(cells[3..], ["1", "10.56", "75", "%"], "{table}");
     assert!(lines[header + 2].trim_start().starts_with("node-b"));
     let regions = lines
         .iter()

@@ -41,14 +41,14 @@ mod model;
 mod placement;
 mod report;
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 pub use input::{InputError, collect_regions, fetch_cluster, parse_load_report};
 pub use model::{Calibration, CostModel, ModelError, TickSample, TickSamples};
 pub use placement::{Budget, Item, NodePlan, Oversized, Placement, PlacementError, place};
-pub use report::{CapacityReport, ModelSummary, RegionRow, Totals, Warning};
+pub use report::{CapacityReport, ModelSummary, NodeNow, RegionRow, Totals, Warning};
 
-use crate::load::NodeLoad;
+use crate::load::{NodeLoad, RegionLoad};
 
 /// Errors of [`plan`].
 #[derive(Debug, thiserror::Error)]
@@ -77,13 +77,8 @@ pub fn plan(
         .iter()
         .map(|r| calibration.factor * fit.predict_region_ms(r))
         .collect();
-    let current_nodes: Vec<String> = nodes
-        .iter()
-        .map(|n| n.node.clone())
-        .chain(regions.iter().map(|r| r.node.clone()))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let current = current_nodes(nodes, &regions);
+    let current_nodes: Vec<String> = current.iter().map(|c| c.node.clone()).collect();
     let items: Vec<Item> = regions
         .iter()
         .zip(&predicted)
@@ -143,7 +138,7 @@ pub fn plan(
             fit,
             calibration,
         },
-        current_nodes,
+        current,
         nodes_needed: placement.nodes.len(),
         moves: rows.iter().filter(|r| r.planned_node != r.node).count(),
         nodes: placement.nodes,
@@ -152,4 +147,28 @@ pub fn plan(
         totals,
         warnings,
     })
+}
+
+/// The nodes of the report (answering nodes and regions' owners), by id, with their load now.
+fn current_nodes(nodes: &[NodeLoad], regions: &[RegionLoad]) -> Vec<NodeNow> {
+    let mut now: BTreeMap<&str, NodeNow> = nodes
+        .iter()
+        .map(|n| n.node.as_str())
+        .chain(regions.iter().map(|r| r.node.as_str()))
+        .map(|node| {
+            let idle = NodeNow {
+                node: node.to_owned(),
+                regions: 0,
+                measured_tick_ms: 0.0,
+            };
+            (node, idle)
+        })
+        .collect();
+    for r in regions {
+        if let Some(n) = now.get_mut(r.node.as_str()) {
+            n.regions += 1;
+            n.measured_tick_ms += r.tick_ms_p50;
+        }
+    }
+    now.into_values().collect()
 }

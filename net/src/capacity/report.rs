@@ -17,8 +17,8 @@ pub struct CapacityReport {
     pub budget_ms: f64,
     /// Where the model comes from and how it was fitted and calibrated.
     pub model: ModelSummary,
-    /// The nodes of the load report.
-    pub current_nodes: Vec<String>,
+    /// The nodes of the load report, by id, with their load now.
+    pub current: Vec<NodeNow>,
     /// Nodes the plan needs.
     pub nodes_needed: usize,
     /// The plan, per node.
@@ -33,6 +33,17 @@ pub struct CapacityReport {
     pub totals: Totals,
     /// Things the operator should know.
     pub warnings: Vec<Warning>,
+}
+
+/// A node of the load report as it is now.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NodeNow {
+    /// Node id.
+    pub node: String,
+    /// Regions it owns.
+    pub regions: usize,
+    /// Σ measured median tick times of its regions, in milliseconds.
+    pub measured_tick_ms: f64,
 }
 
 /// The model behind the predictions.
@@ -156,7 +167,7 @@ impl CapacityReport {
             out,
             "  {} regions on {} nodes now; recommended: {} node{}, {} region move{}",
             self.totals.regions,
-            self.current_nodes.len(),
+            self.current.len(),
             self.nodes_needed,
             plural(self.nodes_needed),
             self.moves,
@@ -171,15 +182,11 @@ impl CapacityReport {
         );
         let _ = writeln!(
             out,
-            "  model: {:.3} µs/entity + clients × ({:.3} µs + {:.4} µs × visible); \
-             {} samples from {:?}, rms error {:.3} ms",
-            fit.us_per_entity,
-            fit.us_per_client,
-            fit.us_per_visible,
-            fit.samples,
-            self.model.machine,
-            fit.rms_error_ms
+            "  model: {:.3} µs/entity + clients × ({:.3} µs + {:.4} µs × visible), \
+             rms error {:.3} ms over {} bench samples",
+            fit.us_per_entity, fit.us_per_client, fit.us_per_visible, fit.rms_error_ms, fit.samples,
         );
+        let _ = writeln!(out, "  bench machine: {}", self.model.machine);
         let _ = writeln!(
             out,
             "  calibration: × {:.2} (weighted median of measured / predicted over {} region{})",
@@ -188,20 +195,41 @@ impl CapacityReport {
             plural(cal.regions_used)
         );
         out.push('\n');
-        let mut nodes = Table::new(&["node", "", "regions", "predicted ms", "of budget"]);
+        let mut nodes = Table::new(&[
+            "node",
+            "",
+            "regions now",
+            "measured ms",
+            "regions",
+            "predicted ms",
+            "of budget",
+        ]);
+        let now = |node: &str| {
+            self.current
+                .iter()
+                .find(|c| c.node == node)
+                .map(|c| (c.regions.to_string(), format!("{:.2}", c.measured_tick_ms)))
+                .unwrap_or_else(|| ("-".to_owned(), "-".to_owned()))
+        };
         for n in &self.nodes {
+            let (regions_now, measured) = now(&n.node);
             nodes.row(vec![
                 n.node.clone(),
                 if n.new { "new" } else { "" }.to_owned(),
+                regions_now,
+                measured,
                 n.regions.len().to_string(),
                 format!("{:.2}", n.predicted_tick_ms),
                 format!("{:.0} %", n.utilisation * 100.0),
             ]);
         }
         for r in &self.released {
+            let (regions_now, measured) = now(r);
             nodes.row(vec![
                 r.clone(),
                 "free".to_owned(),
+                regions_now,
+                measured,
                 "0".to_owned(),
                 "-".to_owned(),
                 "-".to_owned(),

@@ -98,6 +98,36 @@ pub struct ServeArgs {
     /// Largest `max_players` a space may be created with [default: 1000].
     #[arg(long, env = "PLAZA_MAX_PLAYERS_LIMIT", value_name = "N")]
     pub max_players_limit: Option<u32>,
+    /// Side of a region in tiles (default 64). Every node of a cluster must agree.
+    #[arg(long, env = "PLAZA_REGION_SIZE", value_name = "TILES")]
+    pub region_size: Option<u32>,
+    /// Run as one node of a cluster sharing Redis (`--redis-url`) and the database.
+    #[arg(long, env = "PLAZA_CLUSTER")]
+    pub cluster: bool,
+    /// Redis of the cluster (default redis://127.0.0.1:6379).
+    #[arg(long, env = "REDIS_URL", value_name = "URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel of the cluster (default `plaza`).
+    #[arg(long, env = "PLAZA_REDIS_PREFIX", value_name = "PREFIX")]
+    pub redis_prefix: Option<String>,
+    /// This node's id in the cluster (default `node-<port>`).
+    #[arg(long, env = "PLAZA_NODE_ID", value_name = "ID")]
+    pub node_id: Option<String>,
+    /// The base URL clients reach this node at (default `http://<listen>`).
+    #[arg(long, env = "PLAZA_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Region lease lifetime in milliseconds; renewed every third of it (default 5000).
+    #[arg(long, env = "PLAZA_LEASE_TTL_MS", value_name = "MS")]
+    pub lease_ttl_ms: Option<u64>,
+    /// A region this node serves first, as `COL,ROW` (repeat the flag; the same for every
+    /// space). Other regions are claimed when nobody serves them.
+    #[arg(
+        long = "pin",
+        env = "PLAZA_PINS",
+        value_name = "COL,ROW",
+        value_delimiter = ';'
+    )]
+    pub pins: Vec<String>,
 }
 
 /// The highest `max_players_limit` accepted.
@@ -214,6 +244,24 @@ pub struct FileConfig {
     pub max_body_bytes: Option<usize>,
     /// See [`ServeArgs::max_players_limit`].
     pub max_players_limit: Option<u32>,
+    /// Region side in tiles.
+    pub region_size: Option<u32>,
+    /// Run as a cluster node.
+    #[serde(default)]
+    pub cluster: bool,
+    /// Redis URL of the cluster.
+    pub redis_url: Option<String>,
+    /// Redis key prefix.
+    pub redis_prefix: Option<String>,
+    /// Node id.
+    pub node_id: Option<String>,
+    /// Public base URL.
+    pub public_url: Option<String>,
+    /// Lease lifetime (ms).
+    pub lease_ttl_ms: Option<u64>,
+    /// Pinned regions, `COL,ROW`.
+    #[serde(default)]
+    pub pins: Vec<String>,
 }
 
 /// Errors while reading the configuration.
@@ -245,6 +293,23 @@ pub enum ConfigError {
     },
 }
 
+/// The cluster settings of a node (`--cluster`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// Redis URL.
+    pub redis_url: String,
+    /// Prefix of every key and channel.
+    pub redis_prefix: String,
+    /// This node's id.
+    pub node_id: String,
+    /// The base URL clients reach this node at.
+    pub public_url: String,
+    /// Region lease lifetime, in milliseconds.
+    pub lease_ttl_ms: u64,
+    /// Regions this node serves first.
+    pub pins: Vec<sim::RegionId>,
+}
+
 /// The resolved settings of `plaza serve`.
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
@@ -274,6 +339,10 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Largest `max_players` a space may be created with.
     pub max_players_limit: u32,
+    /// Side of a region in tiles.
+    pub region_size: u32,
+    /// Cluster settings; `None` on a single node.
+    pub cluster: Option<ClusterConfig>,
 }
 
 impl Default for ServeConfig {
@@ -325,11 +394,46 @@ impl ServeConfig {
             .or(file.database_url)
             .filter(|u| !u.trim().is_empty())
             .unwrap_or_else(|| format!("sqlite:{}", data_dir.join("plaza.db").display()));
+        let listen = args
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let cluster = if args.cluster || file.cluster {
+            let pins = if args.pins.is_empty() {
+                file.pins
+            } else {
+                args.pins
+            };
+            Some(ClusterConfig {
+                redis_url: args
+                    .redis_url
+                    .or(file.redis_url)
+                    .unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
+                redis_prefix: args
+                    .redis_prefix
+                    .or(file.redis_prefix)
+                    .unwrap_or_else(|| "plaza".into()),
+                node_id: args
+                    .node_id
+                    .or(file.node_id)
+                    .unwrap_or_else(|| format!("node-{}", listen.port())),
+                public_url: args
+                    .public_url
+                    .or(file.public_url)
+                    .unwrap_or_else(|| format!("http://{listen}")),
+                lease_ttl_ms: args.lease_ttl_ms.or(file.lease_ttl_ms).unwrap_or(5000),
+                pins: pins
+                    .iter()
+                    .map(|p| parse_pin(p))
+                    .collect::<Result<_, _>>()?,
+            })
+        } else {
+            None
+        };
         let config = ServeConfig {
-            listen: args
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            listen,
+            region_size: args.region_size.or(file.region_size).unwrap_or(64),
+            cluster,
             database_url,
             jwt_secret: args
                 .jwt_secret
@@ -398,8 +502,46 @@ impl ServeConfig {
         if !(1..=MAX_PLAYERS_LIMIT_CEILING).contains(&self.max_players_limit) {
             return invalid("max_players_limit", "must be in 1..=100000");
         }
+        if !(1..=4096).contains(&self.region_size) {
+            return invalid("region_size", "must be in 1..=4096");
+        }
+        if let Some(cluster) = &self.cluster {
+            if cluster.lease_ttl_ms < 300 {
+                return invalid("lease_ttl_ms", "must be at least 300");
+            }
+            if cluster.node_id.is_empty() || cluster.node_id.contains(['/', ' ']) {
+                return invalid("node_id", "must be non-empty, without '/' or spaces");
+            }
+            if self.jwt_secret.is_none() {
+                return invalid(
+                    "jwt_secret",
+                    "a cluster needs one secret shared by every node (--jwt-secret)",
+                );
+            }
+        }
         Ok(())
     }
+
+    /// This node's id: the cluster's, or `node-<port>`.
+    pub fn node_id(&self) -> String {
+        self.cluster.as_ref().map_or_else(
+            || format!("node-{}", self.listen.port()),
+            |c| c.node_id.clone(),
+        )
+    }
+}
+
+/// Parses a pin, `COL,ROW`.
+fn parse_pin(pin: &str) -> Result<sim::RegionId, ConfigError> {
+    let bad = || ConfigError::Invalid {
+        key: "pin",
+        reason: format!("{pin:?} is not COL,ROW"),
+    };
+    let (col, row) = pin.split_once(',').ok_or_else(bad)?;
+    Ok(sim::RegionId {
+        col: col.trim().parse().map_err(|_| bad())?,
+        row: row.trim().parse().map_err(|_| bad())?,
+    })
 }
 
 #[cfg(test)]

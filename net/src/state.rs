@@ -9,6 +9,10 @@ use persistence::{Store, StoreConfig, StoreError};
 use tokio::sync::watch;
 
 use crate::auth::{self, Auth};
+use crate::cluster::{
+    BusError, ClusterError, Coordinator, CoordinatorHandle, Directory, Keys, Leases, NodeContext,
+    RedisBus, Tickets,
+};
 use crate::config::ServeConfig;
 use crate::driver::{DriverConfig, Spaces};
 use crate::http::maps::{MapCatalog, MapError};
@@ -45,6 +49,8 @@ pub struct AppState {
     pub load: Arc<LoadBoard>,
     /// This node's id in load reports (default `node-<listen port>`).
     pub node_id: String,
+    /// The cluster coordinator (`None` on a single node).
+    pub coordinator: Option<CoordinatorHandle>,
 }
 
 /// Why the server could not start.
@@ -64,6 +70,12 @@ pub enum StartError {
     /// The maps could not be loaded.
     #[error("maps: {0}")]
     Maps(#[from] MapError),
+    /// Cluster mode could not reach Redis.
+    #[error("cluster: {0}")]
+    Cluster(#[from] ClusterError),
+    /// Cluster mode could not reach Redis pub/sub.
+    #[error("cluster bus: {0}")]
+    Bus(#[from] BusError),
 }
 
 impl AppState {
@@ -82,7 +94,36 @@ impl AppState {
         let mut store_config = StoreConfig::new(config.database_url.clone());
         store_config.chat_history = config.chat_history;
         let store = Store::connect(&store_config).await?;
-        Ok(AppState::from_parts(config, store, &secret, maps))
+        let Some(cluster) = config.cluster.clone() else {
+            return Ok(AppState::from_parts(config, store, &secret, maps));
+        };
+        // Cluster mode: Redis must answer now, or the node does not start.
+        let keys = Keys::new(&cluster.redis_prefix);
+        let directory = Directory::connect(&cluster.redis_url, keys.clone()).await?;
+        let ttl = Duration::from_millis(cluster.lease_ttl_ms);
+        let leases = Leases::connect(&cluster.redis_url, keys.clone(), ttl).await?;
+        let bus = RedisBus::connect(&cluster.redis_url).await?;
+        let number = directory.next_node_number().await?;
+        let (node, ops) = NodeContext::new(
+            cluster.node_id.clone(),
+            cluster.public_url.clone(),
+            keys,
+            Arc::new(bus),
+            Tickets::new(&secret),
+            Some(directory.clone()),
+            number,
+        );
+        let mut state = AppState::assemble(config, store, &secret, maps, Arc::new(node), number);
+        let coordinator = Coordinator::start(state.clone(), leases, directory, cluster.pins, ops);
+        let leaving = coordinator.clone();
+        state
+            .shutdown
+            .on_shutdown("release region leases", move || async move {
+                leaving.leave().await;
+            });
+        state.coordinator = Some(coordinator);
+        tracing::info!(node = %cluster.node_id, redis = %cluster.redis_url, "cluster node");
+        Ok(state)
     }
 
     /// Assembles a state from already-open parts.
@@ -92,13 +133,38 @@ impl AppState {
         jwt_secret: &[u8],
         maps: MapCatalog,
     ) -> AppState {
+        let node = NodeContext::single(
+            config.node_id(),
+            format!("http://{}", config.listen),
+            jwt_secret,
+        );
+        AppState::assemble(config, store, jwt_secret, maps, Arc::new(node), 0)
+    }
+
+    /// The state of a node in `node`'s cluster; `node_number` offsets its entity ids.
+    fn assemble(
+        config: ServeConfig,
+        store: Store,
+        jwt_secret: &[u8],
+        maps: MapCatalog,
+        node: Arc<NodeContext>,
+        node_number: u64,
+    ) -> AppState {
         let metrics = Arc::new(Metrics::new());
         let driver = DriverConfig {
             tick_hz: config.tick_hz,
+            region_size: config.region_size,
+            first_entity_id: (node_number << 40) + 1,
             ..DriverConfig::default()
         };
-        let spaces = Arc::new(Spaces::new(driver, store.clone(), metrics.clone()));
         let load = Arc::new(LoadBoard::new(metrics.clone()));
+        let spaces = Arc::new(Spaces::new(
+            driver,
+            store.clone(),
+            metrics.clone(),
+            node,
+            load.clone(),
+        ));
         let shutdown = Shutdown::default();
         let flushing = spaces.clone();
         shutdown.on_shutdown("stop spaces and save positions", move || async move {
@@ -116,7 +182,8 @@ impl AppState {
             spaces,
             session_limits: Arc::new(SessionLimits::default()),
             load,
-            node_id: format!("node-{}", config.listen.port()),
+            node_id: config.node_id(),
+            coordinator: None,
             config: Arc::new(config),
             store,
         }

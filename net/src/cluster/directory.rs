@@ -9,7 +9,7 @@ use redis::Script;
 use sim::RegionId;
 
 use super::conn::{RedisConn, millis};
-use super::{ClusterError, Keys};
+use super::{ClusterError, Keys, RegionKey};
 
 /// Lists live nodes and prunes dead ones from the node set: `KEYS = [nodes]`,
 /// `ARGV = [alive key prefix]`; a flat list `node, url, node, url, …`.
@@ -298,6 +298,69 @@ impl Directory {
             }
             cursor = next;
         }
+    }
+}
+
+/// Spaces with players, and live region moves.
+impl Directory {
+    /// Marks `space` as in use: nodes claim its regions.
+    pub async fn add_space(&self, space: &str) -> Result<(), ClusterError> {
+        let key = self.keys.spaces();
+        let space = space.to_owned();
+        self.redis
+            .run("add space", |mut c| async move {
+                redis::cmd("SADD")
+                    .arg(key)
+                    .arg(space)
+                    .exec_async(&mut c)
+                    .await
+            })
+            .await
+    }
+
+    /// Every space in use, sorted.
+    pub async fn spaces(&self) -> Result<Vec<String>, ClusterError> {
+        let key = self.keys.spaces();
+        let mut spaces: Vec<String> = self
+            .redis
+            .run("list spaces", |mut c| async move {
+                redis::cmd("SMEMBERS").arg(key).query_async(&mut c).await
+            })
+            .await?;
+        spaces.sort();
+        Ok(spaces)
+    }
+
+    /// Live move: only `node` may claim `region` for `ttl`.
+    pub async fn set_handover(
+        &self,
+        region: &RegionKey,
+        node: &str,
+        ttl: Duration,
+    ) -> Result<(), ClusterError> {
+        let key = self.keys.handover(region);
+        let node = node.to_owned();
+        self.redis
+            .run("set handover", |mut c| async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(node)
+                    .arg("PX")
+                    .arg(millis(ttl))
+                    .exec_async(&mut c)
+                    .await
+            })
+            .await
+    }
+
+    /// The node a region is being moved to, if a move is under way.
+    pub async fn handover(&self, region: &RegionKey) -> Result<Option<String>, ClusterError> {
+        let key = self.keys.handover(region);
+        self.redis
+            .run("get handover", |mut c| async move {
+                redis::cmd("GET").arg(key).query_async(&mut c).await
+            })
+            .await
     }
 }
 

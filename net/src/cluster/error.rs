@@ -25,6 +25,9 @@ pub enum BusError {
 /// Why a lease or directory operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
+    /// The database failed while the cluster needed it (a region snapshot).
+    #[error("database: {0}")]
+    Backend(String),
     /// Redis could not be reached (or the URL is not a Redis URL) at start.
     #[error("cannot reach Redis at {url} — is it running? set --redis-url / REDIS_URL")]
     Unavailable {

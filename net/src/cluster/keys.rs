@@ -146,6 +146,16 @@ impl Keys {
         format!("{}:players:{space}", self.prefix)
     }
 
+    /// The set of spaces in use.
+    pub(crate) fn spaces(&self) -> String {
+        format!("{}:spaces", self.prefix)
+    }
+
+    /// The node a region is being moved to.
+    pub(crate) fn handover(&self, region: &RegionKey) -> String {
+        format!("{}:handover:{region}", self.prefix)
+    }
+
     /// The hash `col:row` → pinned node.
     pub(crate) fn pins(&self) -> String {
         format!("{}:pins", self.prefix)

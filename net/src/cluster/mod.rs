@@ -11,15 +11,23 @@
 
 mod bus;
 mod conn;
+mod coordinator;
 mod directory;
 mod error;
 mod keys;
 mod leases;
+mod node;
+mod records;
 mod redis_bus;
+mod ticket;
 
 pub use bus::{Bus, InProcessBus, Sink};
+pub use coordinator::{CLAIM_GRACE, Coordinator, CoordinatorHandle, CoordinatorRequest, MoveError};
 pub use directory::Directory;
 pub use error::{BusError, ClusterError};
 pub use keys::{Keys, ParseRegionKeyError, RegionKey};
 pub use leases::{Lease, Leases, Renewal};
+pub use node::{NodeContext, NodeOp, Owner};
+pub use records::{AvatarRecord, RegionSnapshot};
 pub use redis_bus::RedisBus;
+pub use ticket::{TICKET_AUDIENCE, TICKET_TTL, Ticket, Tickets};

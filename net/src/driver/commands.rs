@@ -4,7 +4,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use glam::IVec2;
 use schema::{ChatScope, ErrorCode, SignalKind, Welcome};
-use sim::{EntityId, Input, Tick};
+use sim::{EntityId, Input, RegionId, Tick};
+
+use crate::cluster::{AvatarRecord, RegionSnapshot};
 use tokio::sync::{mpsc, oneshot};
 
 /// Identifies one WebSocket connection (never reused within a process).
@@ -24,6 +26,14 @@ impl ConnId {
 pub enum Outbound {
     /// An encoded server message to send as one binary frame.
     Frame(Vec<u8>),
+    /// Send `Migrate{url, ticket}`, then close the connection normally: the player continues
+    /// on another node.
+    Migrate {
+        /// The other node's base URL.
+        url: String,
+        /// The single-use ticket to present there.
+        ticket: String,
+    },
     /// Send this error, then close the connection.
     Close {
         /// Why.
@@ -68,6 +78,12 @@ pub enum JoinError {
     /// The space is shutting down.
     #[error("space is shutting down")]
     Closed,
+    /// The player's tile is in a region another node serves (its URL).
+    #[error("your region is served by {0}")]
+    Elsewhere(String),
+    /// The player's region is not served by any node right now.
+    #[error("your region is not served right now (a node is taking it over); retry shortly")]
+    Unavailable,
 }
 
 impl JoinError {
@@ -75,9 +91,46 @@ impl JoinError {
     pub fn code(&self) -> ErrorCode {
         match self {
             JoinError::Full => ErrorCode::FULL,
-            JoinError::Closed => ErrorCode::INTERNAL,
+            JoinError::Closed | JoinError::Elsewhere(_) => ErrorCode::INTERNAL,
+            JoinError::Unavailable => crate::ws::UNAVAILABLE,
         }
     }
+}
+
+/// Region ownership changes, from the cluster coordinator.
+#[derive(Debug)]
+pub enum RegionCommand {
+    /// This node owns `region` under `epoch` from now on; `restore` are the avatars of its
+    /// last snapshot (already filtered of players known to be elsewhere).
+    Gained {
+        /// The region.
+        region: RegionId,
+        /// Lease epoch (fencing token of snapshot writes).
+        epoch: u64,
+        /// Avatars to bring back.
+        restore: Vec<AvatarRecord>,
+    },
+    /// The lease was lost (another node owns the region now): drop its avatars.
+    Lost {
+        /// The region.
+        region: RegionId,
+    },
+    /// Live move, step 1: stop simulating `region` and hand over its avatars (their
+    /// players stay connected until [`RegionCommand::Moved`]).
+    Release {
+        /// The region.
+        region: RegionId,
+        /// The avatars, for the new owner.
+        reply: oneshot::Sender<RegionSnapshot>,
+    },
+    /// Live move, step 2: the new owner serves `region` at `url` (`None`: the move failed
+    /// and the region comes back with a `Gained`).
+    Moved {
+        /// The region.
+        region: RegionId,
+        /// The new owner's base URL.
+        url: Option<String>,
+    },
 }
 
 /// A request to a space's tick thread.
@@ -135,6 +188,15 @@ pub enum Command {
         kind: SignalKind,
         /// The payload.
         payload: String,
+    },
+    /// Region ownership changed.
+    Region(RegionCommand),
+    /// A message from the cluster bus, on the channel of `region` (one of ours).
+    Bus {
+        /// The region whose channel carried it.
+        region: RegionId,
+        /// The encoded `ClusterMessage`.
+        bytes: Vec<u8>,
     },
     /// Stop the thread after saving every player's position.
     Stop(oneshot::Sender<()>),

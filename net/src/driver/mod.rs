@@ -8,10 +8,13 @@
 //! Writes to the database happen on a separate async task (see [`PersistOp`]).
 
 mod commands;
+mod ghosts;
+mod handoff;
 mod persist;
+mod regions;
 mod registry;
 mod space;
 
-pub use commands::{Command, ConnId, JoinError, JoinRequest, Joined, Outbound};
+pub use commands::{Command, ConnId, JoinError, JoinRequest, Joined, Outbound, RegionCommand};
 pub use persist::PersistOp;
 pub use registry::{DriverConfig, SpaceHandle, Spaces};

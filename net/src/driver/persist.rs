@@ -21,6 +21,18 @@ pub enum PersistOp {
         /// The line.
         message: NewChatMessage,
     },
+    /// A region's avatars, fenced by the owner's lease epoch (a stale owner's write is
+    /// refused by the store).
+    RegionSnapshot {
+        /// The space.
+        space: String,
+        /// The region.
+        region: sim::RegionId,
+        /// The writer's lease epoch.
+        epoch: u64,
+        /// [`crate::cluster::RegionSnapshot::encode`]d avatars.
+        data: Vec<u8>,
+    },
 }
 
 /// Starts the writer task; it ends when every sender is dropped and the queue is drained.
@@ -35,6 +47,30 @@ pub(crate) fn spawn_writer(store: Store) -> (mpsc::UnboundedSender<PersistOp>, J
                 PersistOp::Chat { space, message } => {
                     store.append_chat(space, message).await.map(drop)
                 }
+                PersistOp::RegionSnapshot {
+                    space,
+                    region,
+                    epoch,
+                    data,
+                } => store
+                    .put_region_snapshot(
+                        space,
+                        i32::from(region.col),
+                        i32::from(region.row),
+                        i64::try_from(*epoch).unwrap_or(i64::MAX),
+                        data,
+                    )
+                    .await
+                    .map(|written| {
+                        if !written {
+                            tracing::warn!(
+                                space,
+                                ?region,
+                                epoch,
+                                "region snapshot fenced off: a newer owner wrote it"
+                            );
+                        }
+                    }),
             };
             if let Err(e) = result {
                 tracing::error!(error = %e, ?op, "database write failed");

@@ -14,6 +14,8 @@ use tokio::task::JoinHandle;
 use super::commands::{Command, JoinError, JoinRequest, Joined};
 use super::persist::{PersistOp, spawn_writer};
 use super::space::SpaceLoop;
+use crate::cluster::NodeContext;
+use crate::load::LoadBoard;
 use crate::metrics::Metrics;
 
 /// Settings of every space thread.
@@ -37,6 +39,10 @@ pub struct DriverConfig {
     pub max_catch_up: u32,
     /// Changes a client may leave unacknowledged before it is dropped as too slow.
     pub max_unacked_changes: usize,
+    /// Side of a region in tiles.
+    pub region_size: u32,
+    /// The first entity id this node hands out (cluster nodes use disjoint ranges).
+    pub first_entity_id: u64,
 }
 
 impl Default for DriverConfig {
@@ -51,6 +57,8 @@ impl Default for DriverConfig {
             save_every: Duration::from_secs(5),
             max_catch_up: 5,
             max_unacked_changes: 20_000,
+            region_size: 64,
+            first_entity_id: 1,
         }
     }
 }
@@ -96,18 +104,29 @@ impl SpaceHandle {
 pub struct Spaces {
     config: DriverConfig,
     metrics: Arc<Metrics>,
+    node: Arc<NodeContext>,
+    load: Arc<LoadBoard>,
     running: Mutex<HashMap<String, SpaceHandle>>,
     persist: Mutex<Option<mpsc::UnboundedSender<PersistOp>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Spaces {
-    /// No spaces running yet; database writes go through `store`. Needs a Tokio runtime.
-    pub fn new(config: DriverConfig, store: Store, metrics: Arc<Metrics>) -> Spaces {
+    /// No spaces running yet; database writes go through `store`; the threads belong to
+    /// `node`'s cluster and publish their regions' load on `load`. Needs a Tokio runtime.
+    pub fn new(
+        config: DriverConfig,
+        store: Store,
+        metrics: Arc<Metrics>,
+        node: Arc<NodeContext>,
+        load: Arc<LoadBoard>,
+    ) -> Spaces {
         let (persist, writer) = spawn_writer(store);
         Spaces {
             config,
             metrics,
+            node,
+            load,
             running: Mutex::default(),
             persist: Mutex::new(Some(persist)),
             writer: Mutex::new(Some(writer)),
@@ -117,6 +136,17 @@ impl Spaces {
     /// The configuration.
     pub fn config(&self) -> &DriverConfig {
         &self.config
+    }
+
+    /// The cluster this node belongs to.
+    pub fn node(&self) -> &Arc<NodeContext> {
+        &self.node
+    }
+
+    /// The running thread of a space, if it runs.
+    pub fn running(&self, space: &str) -> Option<SpaceHandle> {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.get(space).cloned()
     }
 
     /// The running thread of `space`, started (on `map`) if needed. `None` after shutdown.
@@ -135,6 +165,8 @@ impl Spaces {
         let sim_config = SimConfig {
             tick_rate_hz: self.config.tick_hz,
             seed: seed_of(&space.id),
+            region_size: self.config.region_size,
+            first_entity_id: self.config.first_entity_id,
             ..SimConfig::default()
         };
         let space_loop = SpaceLoop::new(
@@ -145,6 +177,7 @@ impl Spaces {
             self.metrics.clone(),
             persist,
             tick.clone(),
+            (self.node.clone(), self.load.clone(), tx.clone()),
         )
         .ok()?;
         let name = format!("space-{}", space.id);

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use glam::IVec2;
@@ -13,33 +13,42 @@ use schema::{
     encode_server,
 };
 use sim::interest::{Interest, ObserverId, ProximityKind, Slot};
-use sim::{EntityId, PlayerInfo, SimConfig, SimError, Simulation, Tick, TileMap};
+use sim::{EntityId, PlayerInfo, RegionId, SimConfig, SimError, Simulation, Tick, TileMap};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::oneshot;
 
 use super::commands::{Command, ConnId, JoinError, JoinRequest, Joined, Outbound};
+use super::ghosts::GhostBook;
+use super::handoff::{Handoffs, foreign_moves};
 use super::persist::{PersistOp, stored_scope};
 use super::registry::DriverConfig;
+use crate::cluster::{NodeContext, NodeOp, RegionKey};
+use crate::load::{LoadBoard, RegionMeter};
 use crate::metrics::{Metrics, RegionLabels, SpaceLabels};
 
 /// One player's avatar and, while connected, its connection.
 #[derive(Debug)]
-struct Client {
-    entity: EntityId,
-    name: String,
-    conn: ConnId,
+pub(super) struct Client {
+    pub(super) entity: EntityId,
+    pub(super) name: String,
+    pub(super) conn: ConnId,
     /// `None` while disconnected (the avatar lingers for a reconnect).
-    link: Option<Link>,
-    /// The tick at which the connection dropped.
-    gone_since: Option<Tick>,
-    last_saved: Option<IVec2>,
+    pub(super) link: Option<Link>,
+    /// While disconnected: the tick at which the avatar is removed.
+    pub(super) expires_at: Option<Tick>,
+    pub(super) last_saved: Option<IVec2>,
+    /// Set while the avatar is offered to another node: its inputs are dropped (the
+    /// client re-sends unacknowledged inputs to the new node).
+    pub(super) handoff: Option<u64>,
+    /// Set while the avatar's region is being moved to another node.
+    pub(super) moving: Option<RegionId>,
 }
 
 #[derive(Debug)]
-struct Link {
-    observer: ObserverId,
-    encoder: SnapshotEncoder,
-    out: mpsc::Sender<Outbound>,
+pub(super) struct Link {
+    pub(super) observer: ObserverId,
+    pub(super) encoder: SnapshotEncoder,
+    pub(super) out: mpsc::Sender<Outbound>,
 }
 
 /// Queues a message for a session; `false` only when the queue is full (the client cannot
@@ -50,21 +59,37 @@ fn deliver(out: &mpsc::Sender<Outbound>, message: Outbound) -> bool {
 
 /// The state of one running space. Owned by its thread.
 pub(crate) struct SpaceLoop {
-    space: Space,
-    sim: Simulation,
-    interest: Interest,
-    config: DriverConfig,
+    pub(super) space: Space,
+    pub(super) sim: Simulation,
+    pub(super) interest: Interest,
+    pub(super) config: DriverConfig,
     metrics: Arc<Metrics>,
-    persist: mpsc::UnboundedSender<PersistOp>,
+    pub(super) persist: mpsc::UnboundedSender<PersistOp>,
     tick_out: Arc<AtomicU64>,
     /// By account: one avatar per player.
-    clients: BTreeMap<i64, Client>,
-    by_entity: BTreeMap<EntityId, i64>,
+    pub(super) clients: BTreeMap<i64, Client>,
+    pub(super) by_entity: BTreeMap<EntityId, i64>,
     labels: RegionLabels,
     space_labels: SpaceLabels,
     /// `config.save_every` and `config.linger` in ticks.
     save_every_ticks: u64,
-    linger_ticks: u64,
+    pub(super) linger_ticks: u64,
+    /// The cluster this node belongs to.
+    pub(super) node: Arc<NodeContext>,
+    /// Regions simulated here → lease epoch (0 on a single node).
+    pub(super) owned: BTreeMap<RegionId, u64>,
+    /// Avatars being handed off to or from other nodes.
+    pub(super) handoffs: Handoffs,
+    /// Ghosts received from neighbours and published to them.
+    pub(super) ghosts: GhostBook,
+    /// This thread's own command queue (region channels deliver into it).
+    pub(super) self_tx: Option<SyncSender<Command>>,
+    /// Load of each owned region.
+    pub(super) meters: BTreeMap<RegionId, RegionMeter>,
+    /// Per region at the last census: (local entities, connected clients, visible total).
+    pub(super) population: BTreeMap<RegionId, (u64, u64, u64)>,
+    /// Where region loads are published.
+    pub(super) load: Arc<LoadBoard>,
 }
 
 impl SpaceLoop {
@@ -76,11 +101,21 @@ impl SpaceLoop {
         metrics: Arc<Metrics>,
         persist: mpsc::UnboundedSender<PersistOp>,
         tick_out: Arc<AtomicU64>,
+        cluster: (Arc<NodeContext>, Arc<LoadBoard>, SyncSender<Command>),
     ) -> Result<SpaceLoop, SimError> {
-        let sim = Simulation::new(map, sim_config)?;
+        let (node, load, self_tx) = cluster;
+        let mut sim = Simulation::new(map, sim_config)?;
+        let regions: Vec<RegionId> = sim.regions().regions().collect();
+        // A cluster node simulates only the regions it leases (granted by the coordinator).
+        if node.is_clustered() {
+            for r in &regions {
+                sim.set_region_local(*r, false);
+            }
+        }
         let labels = RegionLabels::new(&space.id, "all");
         let space_labels = SpaceLabels::new(&space.id);
-        Ok(SpaceLoop {
+        let single = !node.is_clustered();
+        let mut space_loop = SpaceLoop {
             interest: Interest::new(config.proximity),
             sim,
             space,
@@ -94,7 +129,21 @@ impl SpaceLoop {
             save_every_ticks: config.ticks(config.save_every),
             linger_ticks: config.ticks(config.linger),
             config,
-        })
+            node,
+            owned: BTreeMap::new(),
+            handoffs: Handoffs::default(),
+            ghosts: GhostBook::default(),
+            self_tx: Some(self_tx),
+            meters: BTreeMap::new(),
+            population: BTreeMap::new(),
+            load,
+        };
+        if single {
+            for r in regions {
+                space_loop.own(r, 0);
+            }
+        }
+        Ok(space_loop)
     }
 
     /// Runs until stopped or every handle is dropped: commands as they come, ticks on the
@@ -137,6 +186,9 @@ impl SpaceLoop {
 
     fn stop(&mut self, done: oneshot::Sender<()>) {
         self.save_positions(true);
+        self.snapshot_regions(None);
+        self.unsubscribe_all();
+        self.self_tx = None;
         for client in self.clients.values_mut() {
             if let Some(link) = client.link.take() {
                 let _ = link.out.try_send(Outbound::Close {
@@ -162,7 +214,10 @@ impl SpaceLoop {
                 seq,
                 input,
             } => {
-                if let Some(c) = self.connected(conn, account) {
+                if let Some(c) = self.connected(conn, account)
+                    && c.handoff.is_none()
+                    && c.moving.is_none()
+                {
                     let entity = c.entity;
                     let _ = self.sim.queue_input(entity, seq, input);
                 }
@@ -193,6 +248,8 @@ impl SpaceLoop {
                 kind,
                 payload,
             } => self.signal(conn, account, to, kind, payload),
+            Command::Region(command) => self.on_region(command),
+            Command::Bus { region, bytes } => self.on_bus(region, &bytes),
             Command::Stop(_) => unreachable!("handled by run"),
         }
     }
@@ -234,6 +291,12 @@ impl SpaceLoop {
                     name: name.clone(),
                     avatar,
                 };
+                if let Some(tile) = saved
+                    && self.sim.map().contains(tile)
+                    && !self.sim.is_local_tile(tile)
+                {
+                    return Err(self.elsewhere(tile));
+                }
                 let spawned = match saved {
                     Some(tile) => self
                         .sim
@@ -241,7 +304,17 @@ impl SpaceLoop {
                         .or_else(|_| self.sim.spawn(player)),
                     None => self.sim.spawn(player),
                 };
-                let entity = spawned.map_err(|_| JoinError::Full)?;
+                let entity = match spawned {
+                    Ok(entity) => entity,
+                    // No local spawn point: the player starts where the map's first one is.
+                    Err(SimError::SpaceFull)
+                        if self.owned.len() < self.sim.regions().regions().count() =>
+                    {
+                        let first = self.sim.map().spawns().first().copied();
+                        return Err(first.map_or(JoinError::Full, |t| self.elsewhere(t)));
+                    }
+                    Err(_) => return Err(JoinError::Full),
+                };
                 self.by_entity.insert(entity, account);
                 self.clients.insert(
                     account,
@@ -250,8 +323,10 @@ impl SpaceLoop {
                         name,
                         conn,
                         link: None,
-                        gone_since: None,
+                        expires_at: None,
                         last_saved: saved,
+                        handoff: None,
+                        moving: None,
                     },
                 );
                 entity
@@ -260,7 +335,11 @@ impl SpaceLoop {
         let observer = self.interest.add_observer(entity, self.config.aoi);
         let client = self.clients.get_mut(&account).expect("inserted above");
         client.conn = conn;
-        client.gone_since = None;
+        client.expires_at = None;
+        self.node.request(NodeOp::SetPlayer {
+            space: self.space.id.clone(),
+            account,
+        });
         client.link = Some(Link {
             observer,
             encoder: SnapshotEncoder::new(),
@@ -282,15 +361,26 @@ impl SpaceLoop {
         })
     }
 
+    /// Why a player whose tile is `tile` must join elsewhere.
+    fn elsewhere(&self, tile: IVec2) -> JoinError {
+        let key = RegionKey::new(self.space.id.clone(), self.sim.regions().region_of(tile));
+        match self.node.owner(&key) {
+            Some(owner) if !owner.url.is_empty() && owner.node != self.node.node_id => {
+                JoinError::Elsewhere(owner.url)
+            }
+            _ => JoinError::Unavailable,
+        }
+    }
+
     fn leave(&mut self, conn: ConnId, account: i64) {
-        let tick = self.sim.tick();
+        let expires = self.sim.tick() + self.linger_ticks;
         let Some(client) = self.clients.get_mut(&account).filter(|c| c.conn == conn) else {
             return;
         };
         if let Some(link) = client.link.take() {
             let _ = self.interest.remove_observer(link.observer);
         }
-        client.gone_since = Some(tick);
+        client.expires_at = Some(expires);
     }
 
     fn chat(&mut self, conn: ConnId, account: i64, text: String, scope: ChatScope) {
@@ -376,14 +466,18 @@ impl SpaceLoop {
 
     fn tick(&mut self) {
         let started = Instant::now();
-        self.sim.step();
+        let crossings = foreign_moves(self.sim.step().events);
+        self.start_handoffs(crossings);
         self.interest.update(&self.sim);
+        let shared = started.elapsed();
         let tick = self.sim.tick();
         let mut slow = Vec::new();
+        let mut per_region: BTreeMap<RegionId, (Duration, u64)> = BTreeMap::new();
         for (account, client) in &mut self.clients {
             let Some(link) = &mut client.link else {
                 continue;
             };
+            let client_started = Instant::now();
             // A client that stops acknowledging makes its pending changes grow without
             // bound; past the limit it is dropped like any client that cannot keep up.
             if self
@@ -397,11 +491,20 @@ impl SpaceLoop {
             let Ok(delta) = self.interest.delta(link.observer) else {
                 continue;
             };
-            let last_seq = self.sim.state(client.entity).map_or(0, |s| s.last_seq);
-            if let Some(bytes) = link.encoder.encode_if_changed(delta, last_seq)
-                && !deliver(&link.out, Outbound::Frame(bytes.to_vec()))
-            {
-                slow.push(*account);
+            let (last_seq, region) = self.sim.state(client.entity).map_or((0, None), |s| {
+                (s.last_seq, Some(self.sim.regions().region_of(s.position)))
+            });
+            let mut sent = 0;
+            if let Some(bytes) = link.encoder.encode_if_changed(delta, last_seq) {
+                sent = bytes.len() as u64;
+                if !deliver(&link.out, Outbound::Frame(bytes.to_vec())) {
+                    slow.push(*account);
+                }
+            }
+            if let Some(region) = region {
+                let entry = per_region.entry(region).or_default();
+                entry.0 += client_started.elapsed();
+                entry.1 += sent;
             }
         }
         self.send_proximity();
@@ -409,10 +512,18 @@ impl SpaceLoop {
             self.drop_slow(account);
         }
         self.expire_lingering(tick);
+        if self.node.is_clustered() {
+            self.publish_ghosts();
+            self.expire_handoffs();
+            if tick.is_multiple_of(self.node.snapshot_every_ticks) {
+                self.snapshot_regions(None);
+            }
+        }
         if tick.is_multiple_of(self.save_every_ticks) {
             self.save_positions(false);
         }
         self.tick_out.store(tick, Ordering::Relaxed);
+        self.meter_tick(shared, &per_region);
         self.metrics
             .tick_duration
             .get_or_create(&self.labels)
@@ -448,7 +559,7 @@ impl SpaceLoop {
     }
 
     /// Queues a frame for a connected client; a full queue drops the client as too slow.
-    fn send(&mut self, account: i64, message: Outbound) {
+    pub(super) fn send(&mut self, account: i64, message: Outbound) {
         let full = self
             .clients
             .get(&account)
@@ -462,13 +573,13 @@ impl SpaceLoop {
     /// Disconnects a client whose outbound queue is full. Dropping the queue's sender ends
     /// the session, which tells the client why; the avatar lingers like any disconnect.
     fn drop_slow(&mut self, account: i64) {
-        let tick = self.sim.tick();
+        let expires = self.sim.tick() + self.linger_ticks;
         if let Some(client) = self.clients.get_mut(&account)
             && let Some(link) = client.link.take()
         {
             tracing::warn!(space = %self.space.id, account, "dropping a client that cannot keep up");
             let _ = self.interest.remove_observer(link.observer);
-            client.gone_since = Some(tick);
+            client.expires_at = Some(expires);
         }
     }
 
@@ -476,18 +587,29 @@ impl SpaceLoop {
         let expired: Vec<i64> = self
             .clients
             .iter()
-            .filter(|(_, c)| c.gone_since.is_some_and(|t| tick >= t + self.linger_ticks))
+            .filter(|(_, c)| c.expires_at.is_some_and(|t| tick >= t))
             .map(|(a, _)| *a)
             .collect();
         for account in expired {
-            let Some(client) = self.clients.remove(&account) else {
-                continue;
-            };
-            self.by_entity.remove(&client.entity);
-            if let Ok(state) = self.sim.despawn(client.entity) {
+            if let Some(state) = self.remove_client(account) {
                 self.persist_positions(vec![(account, state.position)]);
             }
         }
+    }
+
+    /// Forgets a player's client and removes its avatar (returning its last state); its
+    /// connection, if any, is closed by dropping the queue.
+    pub(super) fn remove_client(&mut self, account: i64) -> Option<sim::EntityState> {
+        let client = self.clients.remove(&account)?;
+        if let Some(link) = client.link {
+            let _ = self.interest.remove_observer(link.observer);
+        }
+        self.by_entity.remove(&client.entity);
+        self.node.request(NodeOp::ClearPlayer {
+            space: self.space.id.clone(),
+            account,
+        });
+        self.sim.despawn(client.entity).ok()
     }
 
     /// Saves the tiles of players that moved since their last save (`all`: every player).
@@ -505,7 +627,7 @@ impl SpaceLoop {
         self.persist_positions(batch);
     }
 
-    fn persist_positions(&self, batch: Vec<(i64, IVec2)>) {
+    pub(super) fn persist_positions(&self, batch: Vec<(i64, IVec2)>) {
         if batch.is_empty() {
             return;
         }

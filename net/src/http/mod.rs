@@ -20,6 +20,7 @@ pub mod error;
 pub mod extract;
 pub mod maps;
 pub mod ratelimit;
+pub mod route;
 pub mod spaces;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -43,6 +44,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let mut router = Router::new()
         .merge(auth::router(state))
         .merge(spaces::router())
+        .merge(route::router())
         .merge(maps::router())
         .merge(admin::router())
         .route("/health", get(health))

@@ -77,7 +77,7 @@ fn plausible_space_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-async fn find(state: &AppState, id: &str) -> Result<Space, ApiError> {
+pub(crate) async fn find(state: &AppState, id: &str) -> Result<Space, ApiError> {
     if !plausible_space_id(id) {
         return Err(ApiError::NotFound("space"));
     }

@@ -14,3 +14,11 @@ pub const TOO_SLOW: ErrorCode = ErrorCode(11);
 pub const SHUTTING_DOWN: ErrorCode = ErrorCode(12);
 /// No `Hello` (or nothing at all) within the allowed time.
 pub const TIMEOUT: ErrorCode = ErrorCode(13);
+/// The player's region is not served by any node right now (a takeover is under way).
+pub const UNAVAILABLE: ErrorCode = ErrorCode(14);
+/// A move across a region border was refused (the other node refused it, did not answer,
+/// or the cluster bus is down); the avatar stays where it was.
+pub const HANDOFF_REFUSED: ErrorCode = ErrorCode(15);
+/// The player's region moved to another node and the move did not complete; reconnect
+/// through `GET /api/spaces/{id}/route`.
+pub const REGION_MOVED: ErrorCode = ErrorCode(16);

@@ -10,9 +10,11 @@ use schema::{
 };
 use tokio::sync::mpsc;
 
-use super::codes::{NOT_A_MEMBER, SHUTTING_DOWN, TIMEOUT, TOO_SLOW, UNKNOWN_SPACE};
+use super::codes::{NOT_A_MEMBER, SHUTTING_DOWN, TIMEOUT, TOO_SLOW, UNAVAILABLE, UNKNOWN_SPACE};
 use super::limits::ConnLimits;
-use crate::driver::{Command, ConnId, JoinRequest, Outbound, SpaceHandle};
+use crate::auth::AuthError;
+use crate::cluster::TICKET_TTL;
+use crate::driver::{Command, ConnId, JoinError, JoinRequest, Outbound, SpaceHandle};
 use crate::metrics::{RejectLabels, SpaceLabels};
 use crate::state::AppState;
 
@@ -58,10 +60,13 @@ impl Default for SessionLimits {
     }
 }
 
-/// Why a session ended early, sent to the client as an `Error` before closing.
+/// Why a session ended early, sent to the client as an `Error` before closing — or, for
+/// a player who continues on another node, as a `Migrate`.
 struct Refusal {
     code: ErrorCode,
     message: String,
+    /// `(url, ticket)` of a `Migrate` to send instead of the error.
+    migrate: Option<(String, String)>,
 }
 
 impl Refusal {
@@ -69,6 +74,26 @@ impl Refusal {
         Refusal {
             code,
             message: message.into(),
+            migrate: None,
+        }
+    }
+
+    /// Continue at `url` (with `ticket`, or the player's own token when it is empty).
+    fn migrate(url: String, ticket: String) -> Refusal {
+        Refusal {
+            code: ErrorCode(0),
+            message: String::new(),
+            migrate: Some((url, ticket)),
+        }
+    }
+
+    fn frame(&self) -> Vec<u8> {
+        match &self.migrate {
+            Some((url, ticket)) => encode_server(&ServerMessage::Migrate {
+                url: url.clone(),
+                ticket: ticket.clone(),
+            }),
+            None => error_frame(self.code, &self.message),
         }
     }
 }
@@ -134,10 +159,12 @@ async fn accept(
             format!("server speaks protocol {PROTOCOL_VERSION}, client {version}"),
         ));
     }
-    let identity = state
-        .auth
-        .verify(&token)
-        .map_err(|e| Refusal::new(ErrorCode::UNAUTHORIZED, e.to_string()))?;
+    let account_id = match state.auth.verify(&token) {
+        Ok(identity) => identity.account,
+        // Not an access token: maybe a migrate ticket from another node.
+        Err(AuthError::WrongAudience) => redeem_ticket(state, &token, space_id).await?,
+        Err(e) => return Err(Refusal::new(ErrorCode::UNAUTHORIZED, e.to_string())),
+    };
     let internal = |e: persistence::StoreError| {
         tracing::error!(error = %e, "database error during join");
         Refusal::new(ErrorCode::INTERNAL, "internal error")
@@ -149,7 +176,7 @@ async fn accept(
         .map_err(internal)?
         .ok_or_else(|| Refusal::new(UNKNOWN_SPACE, format!("no space {space_id:?}")))?;
     let account = store
-        .account(identity.account)
+        .account(account_id)
         .await
         .map_err(internal)?
         .ok_or_else(|| Refusal::new(ErrorCode::UNAUTHORIZED, "account no longer exists"))?;
@@ -185,6 +212,9 @@ async fn accept(
         })?
         .tile_map
         .clone();
+    if let Some(url) = serving_elsewhere(state, &space.id, account.id).await? {
+        return Err(Refusal::migrate(url, String::new()));
+    }
     let handle = state
         .spaces
         .handle(&space, map)
@@ -200,7 +230,10 @@ async fn accept(
             out,
         })
         .await
-        .map_err(|e| Refusal::new(e.code(), e.to_string()))?;
+        .map_err(|e| match e {
+            JoinError::Elsewhere(url) => Refusal::migrate(url, String::new()),
+            e => Refusal::new(e.code(), e.to_string()),
+        })?;
     let welcome = encode_server(&ServerMessage::Welcome(joined.welcome));
     send_frame(socket, state, space_id, welcome)
         .await
@@ -233,6 +266,62 @@ async fn accept(
     })
 }
 
+/// The account of a migrate ticket for `space`, consumed (single use).
+async fn redeem_ticket(state: &AppState, token: &str, space: &str) -> Result<i64, Refusal> {
+    let unauthorized = |why: String| Refusal::new(ErrorCode::UNAUTHORIZED, why);
+    let node = state.spaces.node();
+    let ticket = node
+        .tickets
+        .verify(token)
+        .map_err(|e| unauthorized(format!("neither a token nor a ticket: {e}")))?;
+    if ticket.space != space {
+        return Err(unauthorized("the ticket is for another space".into()));
+    }
+    let directory = node
+        .directory
+        .as_ref()
+        .ok_or_else(|| unauthorized("tickets are only valid in a cluster".into()))?;
+    match directory.consume_once(&ticket.id, TICKET_TTL).await {
+        Ok(true) => Ok(ticket.account),
+        Ok(false) => Err(unauthorized("the ticket was already used".into())),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot check a ticket");
+            Err(Refusal::new(
+                UNAVAILABLE,
+                "the cluster cannot check tickets right now; retry",
+            ))
+        }
+    }
+}
+
+/// In a cluster: marks the space in use, and returns the URL of the live node that serves
+/// this player's avatar when it is not this one.
+async fn serving_elsewhere(
+    state: &AppState,
+    space: &str,
+    account: i64,
+) -> Result<Option<String>, Refusal> {
+    let node = state.spaces.node();
+    let Some(directory) = &node.directory else {
+        return Ok(None);
+    };
+    // Redis down: serve what this node can (its own regions), as when Redis is up.
+    if directory.add_space(space).await.is_err() {
+        return Ok(None);
+    }
+    if let Some(coordinator) = &state.coordinator {
+        coordinator.poke();
+    }
+    let Ok(Some(serving)) = directory.player_node(space, account).await else {
+        return Ok(None);
+    };
+    if serving == node.node_id {
+        return Ok(None);
+    }
+    let live = directory.live_nodes().await.unwrap_or_default();
+    Ok(live.get(&serving).cloned())
+}
+
 /// Relays frames both ways. Returns the reason to send when the server ends the session.
 async fn serve(
     socket: &mut WebSocket,
@@ -257,7 +346,8 @@ async fn serve(
                         return None;
                     }
                 }
-                Some(Outbound::Close { code, message }) => return Some(Refusal { code, message }),
+                Some(Outbound::Close { code, message }) => return Some(Refusal::new(code, message)),
+                Some(Outbound::Migrate { url, ticket }) => return Some(Refusal::migrate(url, ticket)),
                 None => return Some(Refusal::new(TOO_SLOW, "dropped: the connection could not keep up")),
             },
             frame = tokio::time::timeout_at(idle_deadline, socket.recv()) => {
@@ -420,11 +510,7 @@ fn error_frame(code: ErrorCode, message: &str) -> Vec<u8> {
 }
 
 async fn close_with(socket: &mut WebSocket, refusal: Refusal) {
-    let _ = socket
-        .send(Message::Binary(
-            error_frame(refusal.code, &refusal.message).into(),
-        ))
-        .await;
+    let _ = socket.send(Message::Binary(refusal.frame().into())).await;
     let _ = socket.send(Message::Close(None)).await;
     // Finish the closing handshake: read (and drop) what the client still sends until its
     // Close. Dropping a socket with unread bytes makes the kernel reset the connection, and

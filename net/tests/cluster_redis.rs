@@ -525,6 +525,13 @@ impl OwnRedis {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// Freezes (`SIGSTOP`) or thaws (`SIGCONT`) the server: connections stay open, answers stop.
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let status = Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
     fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -618,4 +625,65 @@ async fn bus_and_leases_survive_a_redis_restart() {
     // This Redis kept nothing (no persistence), so the lease is gone.
     assert_eq!(owner, None);
     assert!(leases.acquire(&r, "n1").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_frozen_redis_makes_calls_fail_in_time_not_hang() {
+    let server = OwnRedis::start(None);
+    let url = server.url();
+    let keys = unique_keys("frozen");
+    let bus: Arc<dyn Bus> = Arc::new(bus(&url).await);
+    let directory = Directory::connect(&url, keys.clone()).await.unwrap();
+    let channel = keys.node_channel("n1");
+    let (sink, mut messages) = channel_sink();
+    bus.subscribe(&channel, sink);
+    directory
+        .register_node("n1", "http://127.0.0.1:8001", Duration::from_secs(60))
+        .await
+        .unwrap();
+
+    server.signal("-STOP");
+    for _ in 0..2 {
+        let start = Instant::now();
+        let result = directory.live_nodes().await;
+        assert!(result.is_err(), "{result:?}");
+        assert!(
+            start.elapsed() < Duration::from_millis(2500),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+    // The bus's ping goes unanswered.
+    wait_until(
+        Duration::from_millis(3500),
+        "bus noticed the frozen Redis",
+        || !bus.is_connected(),
+    )
+    .await;
+    assert!(matches!(
+        bus.publish(&channel, vec![0]),
+        Err(BusError::Disconnected)
+    ));
+
+    server.signal("-CONT");
+    wait_until(Duration::from_secs(4), "bus reconnected", || {
+        bus.is_connected()
+    })
+    .await;
+    bus.publish(&channel, b"thawed".to_vec()).unwrap();
+    assert_eq!(next_message(&mut messages).await.1, b"thawed");
+    let start = Instant::now();
+    let live = loop {
+        match directory.live_nodes().await {
+            Ok(live) => break live,
+            Err(error) => {
+                assert!(
+                    start.elapsed() < Duration::from_secs(3),
+                    "still failing: {error}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    assert_eq!(live.keys().collect::<Vec<_>>(), ["n1"]);
 }

@@ -165,9 +165,11 @@ impl CapacityReport {
         let cal = &self.model.calibration;
         let _ = writeln!(
             out,
-            "  {} regions on {} nodes now; recommended: {} node{}, {} region move{}",
+            "  {} region{} on {} node{} now; recommended: {} node{}, {} region move{}",
             self.totals.regions,
+            plural(self.totals.regions),
             self.current.len(),
+            plural(self.current.len()),
             self.nodes_needed,
             plural(self.nodes_needed),
             self.moves,

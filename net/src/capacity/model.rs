@@ -448,7 +448,8 @@ mod tests {
     fn samples_file_parses_and_embedded_samples_fit() {
         let s = TickSamples::parse(
             r#"{"machine": "m", "tick_hz": 20, "samples": [
-                {"clients": 100, "entities": 100, "mean_visible": 49.3, "tick_ms": 0.42}]}"#,
+                {"clients": 100, "entities": 100, "mean_visible": 49.3, "tick_ms": 0.42,
+                 "series": "extra fields are ignored"}]}"#,
         )
         .unwrap();
         assert_eq!(s.samples[0].clients, 100);

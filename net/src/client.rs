@@ -95,6 +95,19 @@ pub async fn create_space(
     Ok(space["id"].as_str().unwrap_or_default().to_owned())
 }
 
+/// `GET /api/spaces/{id}/route`: the base URL of the node to connect to.
+pub async fn route(base: &str, space: &str, token: &str) -> Result<String, ClientError> {
+    let route: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/api/spaces/{space}/route"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(route["url"].as_str().unwrap_or(base).to_owned())
+}
+
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// One connected player.
@@ -117,28 +130,25 @@ pub struct PlazaClient {
     pub snapshots: u64,
     /// Bytes received.
     pub bytes_in: u64,
+    /// Times the client followed a `Migrate` to another node.
+    pub migrations: u64,
+    /// The last input sequence number the server says it applied.
+    pub acked_seq: u32,
+    /// The node it is connected to.
+    pub base: String,
+    space: String,
+    token: String,
     seq: u32,
+    /// Inputs sent and not yet acknowledged (`Snapshot::last_input_seq`), re-sent after a
+    /// migration: the new node applies those it has not seen.
+    unacked: std::collections::VecDeque<(u32, Input)>,
 }
 
 impl PlazaClient {
     /// Connects to `base` (`http://host:port`), says Hello with `token`, and waits for Welcome.
+    /// Follows `Migrate` answers (another node serves this player) up to a few times.
     pub async fn connect(base: &str, space: &str, token: &str) -> Result<PlazaClient, ClientError> {
-        let url = format!("{}/ws?space={space}", base.replacen("http", "ws", 1));
-        let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
-        let hello = encode_client(&ClientMessage::Hello {
-            token: token.to_owned(),
-            protocol_version: PROTOCOL_VERSION,
-        });
-        socket.send(Message::Binary(hello.into())).await?;
-        let welcome = loop {
-            match next_message(&mut socket, Duration::from_secs(10)).await? {
-                ServerMessage::Welcome(w) => break w,
-                ServerMessage::Error { code, message } => {
-                    return Err(ClientError::Server { code, message });
-                }
-                _ => continue,
-            }
-        };
+        let (socket, welcome, base) = open(base, space, token, token).await?;
         Ok(PlazaClient {
             socket,
             welcome,
@@ -149,8 +159,47 @@ impl PlazaClient {
             errors: Vec::new(),
             snapshots: 0,
             bytes_in: 0,
+            migrations: 0,
+            acked_seq: 0,
+            base,
+            space: space.to_owned(),
+            token: token.to_owned(),
             seq: 0,
+            unacked: Default::default(),
         })
+    }
+
+    /// Asks any node (`base`) for the route, then connects there.
+    pub async fn connect_routed(
+        base: &str,
+        space: &str,
+        token: &str,
+    ) -> Result<PlazaClient, ClientError> {
+        let target = route(base, space, token).await?;
+        PlazaClient::connect(&target, space, token).await
+    }
+
+    /// Connects again after the connection was lost (a node died): asks `base` for the
+    /// route, reconnects there, and re-sends unacknowledged inputs.
+    pub async fn reconnect_routed(&mut self, base: &str) -> Result<(), ClientError> {
+        let target = route(base, &self.space, &self.token).await?;
+        self.switch(&target, None).await
+    }
+
+    /// Moves to another node: `ticket` (or, without one, the player's token) in `Hello`.
+    async fn switch(&mut self, url: &str, ticket: Option<&str>) -> Result<(), ClientError> {
+        let hello = ticket.unwrap_or(&self.token).to_owned();
+        let (socket, welcome, base) = open(url, &self.space, &hello, &self.token).await?;
+        self.socket = socket;
+        self.welcome = welcome;
+        self.base = base;
+        self.mirror = ClientMirror::default();
+        self.near.clear();
+        let resend: Vec<(u32, Input)> = self.unacked.iter().copied().collect();
+        for (seq, input) in resend {
+            self.send(&ClientMessage::Input { seq, input }).await?;
+        }
+        Ok(())
     }
 
     /// The player's own entity.
@@ -172,6 +221,7 @@ impl PlazaClient {
     pub async fn input(&mut self, input: Input) -> Result<u32, ClientError> {
         self.seq += 1;
         let seq = self.seq;
+        self.unacked.push_back((seq, input));
         self.send(&ClientMessage::Input { seq, input }).await?;
         Ok(seq)
     }
@@ -210,8 +260,26 @@ impl PlazaClient {
                 // A resumed avatar (reconnect) already applied inputs up to this seq; later
                 // inputs must be numbered after it or the sim drops them as stale.
                 self.seq = self.seq.max(snap.last_input_seq);
+                self.acked_seq = snap.last_input_seq;
+                while self
+                    .unacked
+                    .front()
+                    .is_some_and(|(s, _)| *s <= snap.last_input_seq)
+                {
+                    self.unacked.pop_front();
+                }
                 let tick = snap.tick;
                 self.send(&ClientMessage::Ack { tick }).await?;
+            }
+            ServerMessage::Migrate { url, ticket } => {
+                let url = if url.is_empty() {
+                    route(&self.base, &self.space, &self.token).await?
+                } else {
+                    url.clone()
+                };
+                let ticket = (!ticket.is_empty()).then_some(ticket.as_str());
+                self.switch(&url, ticket).await?;
+                self.migrations += 1;
             }
             ServerMessage::Chat(line) => self.chat.push(line.clone()),
             ServerMessage::Signal {
@@ -271,6 +339,53 @@ impl PlazaClient {
     pub async fn close(mut self) {
         let _ = self.socket.close(None).await;
     }
+}
+
+/// Connects to `base`, says Hello with `hello` (a token or a ticket), and waits for Welcome,
+/// following up to three `Migrate` redirects (with `token` when they carry no ticket).
+async fn open(
+    base: &str,
+    space: &str,
+    hello: &str,
+    token: &str,
+) -> Result<(Socket, Welcome, String), ClientError> {
+    let (mut base, mut hello) = (base.to_owned(), hello.to_owned());
+    for _ in 0..4 {
+        let url = format!("{}/ws?space={space}", base.replacen("http", "ws", 1));
+        let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
+        let frame = encode_client(&ClientMessage::Hello {
+            token: hello.clone(),
+            protocol_version: PROTOCOL_VERSION,
+        });
+        socket.send(Message::Binary(frame.into())).await?;
+        loop {
+            match next_message(&mut socket, Duration::from_secs(10)).await? {
+                ServerMessage::Welcome(w) => return Ok((socket, w, base)),
+                ServerMessage::Error { code, message } => {
+                    return Err(ClientError::Server { code, message });
+                }
+                ServerMessage::Migrate { url, ticket } => {
+                    let _ = socket.close(None).await;
+                    base = if url.is_empty() {
+                        route(&base, space, token).await?
+                    } else {
+                        url
+                    };
+                    hello = if ticket.is_empty() {
+                        token.to_owned()
+                    } else {
+                        ticket
+                    };
+                    break;
+                }
+                _ => continue,
+            }
+        }
+    }
+    Err(ClientError::Server {
+        code: ErrorCode::INTERNAL,
+        message: "redirected too many times".into(),
+    })
 }
 
 async fn next_message(

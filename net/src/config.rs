@@ -101,6 +101,10 @@ pub struct ServeArgs {
     /// Side of a region in tiles (default 64). Every node of a cluster must agree.
     #[arg(long, env = "PLAZA_REGION_SIZE", value_name = "TILES")]
     pub region_size: Option<u32>,
+    /// PostgreSQL schema to use (created when missing), so several deployments or tests can
+    /// share one database.
+    #[arg(long, env = "PLAZA_PG_SCHEMA", value_name = "SCHEMA")]
+    pub pg_schema: Option<String>,
     /// Run as one node of a cluster sharing Redis (`--redis-url`) and the database.
     #[arg(long, env = "PLAZA_CLUSTER")]
     pub cluster: bool,
@@ -246,6 +250,8 @@ pub struct FileConfig {
     pub max_players_limit: Option<u32>,
     /// Region side in tiles.
     pub region_size: Option<u32>,
+    /// PostgreSQL schema.
+    pub pg_schema: Option<String>,
     /// Run as a cluster node.
     #[serde(default)]
     pub cluster: bool,
@@ -341,6 +347,8 @@ pub struct ServeConfig {
     pub max_players_limit: u32,
     /// Side of a region in tiles.
     pub region_size: u32,
+    /// PostgreSQL schema (default: the connection's).
+    pub pg_schema: Option<String>,
     /// Cluster settings; `None` on a single node.
     pub cluster: Option<ClusterConfig>,
 }
@@ -433,6 +441,7 @@ impl ServeConfig {
         let config = ServeConfig {
             listen,
             region_size: args.region_size.or(file.region_size).unwrap_or(64),
+            pg_schema: args.pg_schema.or(file.pg_schema),
             cluster,
             database_url,
             jwt_secret: args

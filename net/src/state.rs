@@ -93,6 +93,7 @@ impl AppState {
         let maps = MapCatalog::load(&config.assets_dir.join("maps"))?;
         let mut store_config = StoreConfig::new(config.database_url.clone());
         store_config.chat_history = config.chat_history;
+        store_config.pg_schema.clone_from(&config.pg_schema);
         let store = Store::connect(&store_config).await?;
         let Some(cluster) = config.cluster.clone() else {
             return Ok(AppState::from_parts(config, store, &secret, maps));

@@ -3,110 +3,24 @@
 //! token — spawns on the tile it left.
 
 mod common;
+#[path = "common/process.rs"]
+mod process;
 #[path = "common/ws.rs"]
 mod ws_common;
 
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+
+use process::Plaza;
 
 use net::client::{PlazaClient, create_space, guest_login};
 use sim::{Direction, TileMap};
 use ws_common::{MirrorExt as _, SOON, step, wait_closed, wait_for, walkable};
 
-/// A `plaza serve` child process; killed if the test ends without stopping it.
-struct Plaza {
-    child: Option<Child>,
-    base: String,
-    log: std::path::PathBuf,
-}
-
-impl Plaza {
-    /// Starts `plaza serve` on a free port with `data_dir`, and waits until it is healthy.
-    async fn start(data_dir: &Path, run: u32) -> Plaza {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let log = data_dir.join(format!("plaza-{run}.log"));
-        let out = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_plaza"))
-            .arg("serve")
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .arg("--assets-dir")
-            .arg(common::assets_dir())
-            .arg("--web-dir")
-            .arg(data_dir.join("no-web-client"))
-            .args(["--auth-burst", "100", "--auth-rate-per-minute", "1000"])
-            // The test's own settings only (`make test` exports DATABASE_URL for PostgreSQL).
-            .env_remove("DATABASE_URL")
-            .env_remove("PLAZA_CONFIG")
-            .env_remove("PLAZA_JWT_SECRET")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("log file"))
-            .stderr(out)
-            .spawn()
-            .expect("start plaza");
-        let plaza = Plaza {
-            child: Some(child),
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let healthy = reqwest::get(format!("{}/health", plaza.base))
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if healthy {
-                return plaza;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "plaza did not become healthy:\n{}",
-                plaza.logs()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Sends SIGTERM and waits for the process to exit.
-    async fn terminate(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("running");
-        let kill = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(kill.success(), "kill -TERM failed");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = child.try_wait().expect("wait for plaza") {
-                return status;
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("plaza did not exit after SIGTERM:\n{}", self.logs());
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-impl Drop for Plaza {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
+/// Starts `plaza serve` on a free port with `data_dir` (run `run`'s log file).
+async fn start(data_dir: &Path, run: u32) -> Plaza {
+    let port = process::free_port();
+    let log = data_dir.join(format!("plaza-{run}.log"));
+    Plaza::spawn(process::serve_command(data_dir, port), port, log).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -115,7 +29,7 @@ async fn sigterm_then_restart_restores_positions() {
     let map_json = std::fs::read_to_string(common::assets_dir().join("maps/office.json")).unwrap();
     let map = TileMap::from_tiled_json(&map_json).expect("office map");
 
-    let mut plaza = Plaza::start(dir.path(), 1).await;
+    let mut plaza = start(dir.path(), 1).await;
     let owner = guest_login(&plaza.base, "Owner").await.unwrap().token;
     let space = create_space(&plaza.base, &owner, "Restart", "office")
         .await
@@ -158,7 +72,7 @@ async fn sigterm_then_restart_restores_positions() {
         "told the server is shutting down: {errors:?}"
     );
 
-    let plaza2 = Plaza::start(dir.path(), 2).await;
+    let plaza2 = start(dir.path(), 2).await;
     let mut again = tokio::time::timeout(SOON, PlazaClient::connect(&plaza2.base, &space, &token))
         .await
         .expect("connect in time")

@@ -312,7 +312,7 @@ impl SpaceLoop {
                 continue;
             };
             let region = self.sim.regions().region_of(p);
-            let visible = self.interest.visible_count(link.observer).unwrap_or(0) as u64;
+            let visible = self.interest.visible(link.observer).map_or(0, Iterator::count) as u64;
             let entry = self.population.entry(region).or_default();
             entry.1 += 1;
             entry.2 += visible;

@@ -12,8 +12,7 @@ use tokio::sync::mpsc;
 
 use super::codes::{NOT_A_MEMBER, SHUTTING_DOWN, TIMEOUT, TOO_SLOW, UNAVAILABLE, UNKNOWN_SPACE};
 use super::limits::ConnLimits;
-use crate::auth::AuthError;
-use crate::cluster::TICKET_TTL;
+use crate::cluster::{TICKET_TTL, Ticket};
 use crate::driver::{Command, ConnId, JoinError, JoinRequest, Outbound, SpaceHandle};
 use crate::metrics::{RejectLabels, SpaceLabels};
 use crate::state::AppState;
@@ -162,8 +161,10 @@ async fn accept(
     let account_id = match state.auth.verify(&token) {
         Ok(identity) => identity.account,
         // Not an access token: maybe a migrate ticket from another node.
-        Err(AuthError::WrongAudience) => redeem_ticket(state, &token, space_id).await?,
-        Err(e) => return Err(Refusal::new(ErrorCode::UNAUTHORIZED, e.to_string())),
+        Err(e) => match state.spaces.node().tickets.verify(&token) {
+            Ok(ticket) => redeem_ticket(state, ticket, space_id).await?,
+            Err(_) => return Err(Refusal::new(ErrorCode::UNAUTHORIZED, e.to_string())),
+        },
     };
     let internal = |e: persistence::StoreError| {
         tracing::error!(error = %e, "database error during join");
@@ -266,14 +267,10 @@ async fn accept(
     })
 }
 
-/// The account of a migrate ticket for `space`, consumed (single use).
-async fn redeem_ticket(state: &AppState, token: &str, space: &str) -> Result<i64, Refusal> {
+/// The account of a verified migrate ticket for `space`, consumed (single use).
+async fn redeem_ticket(state: &AppState, ticket: Ticket, space: &str) -> Result<i64, Refusal> {
     let unauthorized = |why: String| Refusal::new(ErrorCode::UNAUTHORIZED, why);
     let node = state.spaces.node();
-    let ticket = node
-        .tickets
-        .verify(token)
-        .map_err(|e| unauthorized(format!("neither a token nor a ticket: {e}")))?;
     if ticket.space != space {
         return Err(unauthorized("the ticket is for another space".into()));
     }

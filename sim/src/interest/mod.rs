@@ -308,45 +308,45 @@ impl Interest {
     pub fn update(&mut self, sim: &Simulation) {
         let tick = sim.tick();
         self.table.sync(sim);
-        self.resolve_avatars();
-        self.proximity.step(&mut self.table);
-        for e in &mut self.entries {
-            if let Some(o) = &mut e.observer {
+        // One pass over the observers (their data is touched once per tick); proximity
+        // needs only the participant counts the pass keeps up to date.
+        for i in 0..self.entries.len() {
+            self.resolve_avatar(i);
+            if let Some(o) = &mut self.entries[i].observer {
                 o.step(&self.table, &mut self.scratch, tick);
             }
         }
+        self.proximity.step(&mut self.table);
         self.table.end_epoch();
         self.tick = Some(tick);
     }
 
-    /// Points each observer at its avatar's table entry and keeps the proximity
+    /// Points observer entry `i` at its avatar's table entry and keeps the proximity
     /// participant counts in step.
-    fn resolve_avatars(&mut self) {
-        for i in 0..self.entries.len() {
-            let Some(o) = &mut self.entries[i].observer else {
-                continue;
-            };
-            let cached = o.avatar_idx;
-            let ok = cached != NONE && {
-                let e = &self.table.ents[cached as usize];
-                e.alive && e.id == o.avatar
-            };
-            if !ok {
-                o.avatar_idx = self.table.index_of(o.avatar).unwrap_or(NONE);
-            }
-            let idx = o.avatar_idx;
-            let part = self.entries[i].part;
-            if part != idx {
-                self.release_participant(part);
-                if idx != NONE {
-                    let e = &mut self.table.ents[idx as usize];
-                    e.observers += 1;
-                    if e.observers == 1 {
-                        self.proximity.started.push(idx);
-                    }
+    fn resolve_avatar(&mut self, i: usize) {
+        let Some(o) = &mut self.entries[i].observer else {
+            return;
+        };
+        let cached = o.avatar_idx;
+        let ok = cached != NONE && {
+            let e = &self.table.ents[cached as usize];
+            e.alive && e.id == o.avatar
+        };
+        if !ok {
+            o.avatar_idx = self.table.index_of(o.avatar).unwrap_or(NONE);
+        }
+        let idx = o.avatar_idx;
+        let part = self.entries[i].part;
+        if part != idx {
+            self.release_participant(part);
+            if idx != NONE {
+                let e = &mut self.table.ents[idx as usize];
+                e.observers += 1;
+                if e.observers == 1 {
+                    self.proximity.started.push(idx);
                 }
-                self.entries[i].part = idx;
             }
+            self.entries[i].part = idx;
         }
     }
 

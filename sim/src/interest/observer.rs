@@ -37,6 +37,8 @@ pub(crate) struct Scratch {
     cands: Vec<Cand>,
     enters: Vec<Cand>,
     leaves: Vec<u16>,
+    /// Entities already looked at (when `marks` is not used).
+    seen: Vec<u32>,
     /// Visible entities that changed, by slot, with their new state.
     refresh: Vec<(u16, View)>,
 }
@@ -123,6 +125,10 @@ impl Bits {
     }
 }
 
+/// Up to this many changes listed around an observer, [`Observer::incremental`] finds the
+/// visible ones by scanning the observer's slot index instead of stamping its visible set.
+const SCAN_MAX: usize = 24;
+
 /// One observer's state.
 #[derive(Debug)]
 pub(crate) struct Observer {
@@ -205,6 +211,7 @@ impl Observer {
     /// one by one (the grid of positions is not scanned). Otherwise the view is recomputed
     /// from a scan of the grid around the avatar.
     pub(crate) fn step(&mut self, table: &Table, scratch: &mut Scratch, tick: Tick) {
+        self.apply_acks();
         let center = (self.avatar_idx != NONE).then(|| table.ents[self.avatar_idx as usize].pos);
         let mut changed = false;
         match center {
@@ -240,20 +247,28 @@ impl Observer {
     /// and was not capped; returns whether the view changed. Falls back to
     /// [`Observer::recompute`] when the result would exceed the cap.
     fn incremental(&mut self, c: IVec2, table: &Table, s: &mut Scratch, tick: Tick) -> bool {
-        let was = s.stamps(3, table.ents.len());
-        let (done_was, done_not) = (was + 1, was + 2);
-        let mut count = 0;
-        for (slot, &idx) in self.vis.iter().enumerate() {
-            if idx != NONE {
-                s.marks[idx as usize] = was;
-                s.slot_of[idx as usize] = slot as u16;
-                count += 1;
+        let big = self.leave_radius();
+        let span = table.cells.span(c, big);
+        // Which listed entities are visible, and in which slot: with few listed, a scan of
+        // the compact slot index; else the visible set is stamped into per-entity arrays.
+        let stamped = table.cells.listed(span) > SCAN_MAX;
+        let (was, done_was, done_not) = if stamped {
+            let was = s.stamps(3, table.ents.len());
+            for (slot, &idx) in self.vis.iter().enumerate() {
+                if idx != NONE {
+                    s.marks[idx as usize] = was;
+                    s.slot_of[idx as usize] = slot as u16;
+                }
             }
-        }
+            (was, was + 1, was + 2)
+        } else {
+            (0, 0, 0)
+        };
+        let count = self.visible_count();
+        s.seen.clear();
         s.enters.clear();
         s.leaves.clear();
         s.refresh.clear();
-        let big = self.leave_radius();
         let r = i64::from(self.config.radius.min(1 << 20));
         let (r2, big2) = (r * r, i64::from(big) * i64::from(big));
         let skip = if self.config.include_self {
@@ -261,29 +276,40 @@ impl Observer {
         } else {
             self.avatar_idx
         };
-        for row in table.cells.span(c, big).rows() {
+        for row in span.rows() {
             let (touches, views) = table.cells.row(row);
             for (k, t) in touches.iter().enumerate() {
                 let e = t.idx;
-                let m = s.marks[e as usize];
-                if m == done_was || m == done_not {
-                    continue;
-                }
-                let w = m == was;
-                s.marks[e as usize] = if w { done_was } else { done_not };
+                // An entity may be listed twice (the cells it left and entered).
+                let slot = if stamped {
+                    let m = s.marks[e as usize];
+                    if m == done_was || m == done_not {
+                        continue;
+                    }
+                    let w = m == was;
+                    s.marks[e as usize] = if w { done_was } else { done_not };
+                    w.then(|| s.slot_of[e as usize])
+                } else {
+                    if s.seen.contains(&e) {
+                        continue;
+                    }
+                    s.seen.push(e);
+                    self.vis.iter().position(|&v| v == e).map(|p| p as u16)
+                };
+                let w = slot.is_some();
                 let d = t.pos - c;
                 let d2 = i64::from(d.x) * i64::from(d.x) + i64::from(d.y) * i64::from(d.y);
                 let eligible = t.alive && e != skip && (d2 <= r2 || (w && d2 <= big2));
-                match (w, eligible) {
-                    (true, false) => s.leaves.push(s.slot_of[e as usize]),
-                    (false, true) => s.enters.push(Cand {
+                match (slot, eligible) {
+                    (Some(slot), false) => s.leaves.push(slot),
+                    (None, true) => s.enters.push(Cand {
                         d2,
                         id: views[k].id,
                         idx: e,
                         was: false,
                     }),
-                    (true, true) => s.refresh.push((s.slot_of[e as usize], views[k])),
-                    (false, false) => {}
+                    (Some(slot), true) => s.refresh.push((slot, views[k])),
+                    (None, false) => {}
                 }
             }
         }
@@ -466,10 +492,18 @@ impl Observer {
         }
     }
 
-    /// Moves the baseline to `tick`, which must be in `(baseline, last_tick]`.
+    /// Moves the baseline to `tick`, which must be in `(baseline, last_tick]`. The
+    /// acknowledged changes are folded into the acknowledged view at the next step, while
+    /// the observer's data is in cache anyway.
     pub(crate) fn ack(&mut self, tick: Tick) {
+        self.baseline = tick;
+        self.stale = true;
+    }
+
+    /// Folds the changes up to the baseline into the acknowledged view.
+    fn apply_acks(&mut self) {
         while let Some(ch) = self.log.front().copied() {
-            if ch.tick > tick {
+            if ch.tick > self.baseline {
                 break;
             }
             self.log.pop_front();
@@ -484,13 +518,11 @@ impl Observer {
                 self.diff.set(i);
             }
         }
-        self.baseline = tick;
-        self.stale = true;
     }
 
     /// Number of slot changes not yet acknowledged.
     pub(crate) fn unacked_changes(&self) -> usize {
-        self.log.len()
+        self.log.len() - self.log.partition_point(|ch| ch.tick <= self.baseline)
     }
 }
 
@@ -512,8 +544,8 @@ fn push_enter(d: &mut Delta, spare: &mut Vec<Enter>, slot: Slot, table: &Table, 
     let st = &mut enter.state;
     st.id = e.id;
     st.position = e.pos;
-    st.target = k.target;
-    st.facing = k.facing;
+    st.target = e.target;
+    st.facing = e.facing;
     st.avatar = k.avatar;
     st.name.clear();
     st.name.push_str(&k.name);

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use glam::IVec2;
 
-use super::grid::{Dims, Grid, Item, Span};
+use super::grid::{Dims, Grid, Item, Span, counting_sort};
 use crate::components::ChangedAt;
 use crate::{Direction, EntityId, Motion, PlayerInfo, Position, Simulation, Tick};
 
@@ -22,21 +22,20 @@ pub(crate) struct Ent {
     pub(crate) alive: bool,
     /// Number of observers attached to this entity (it takes part in proximity when > 0).
     pub(crate) observers: u32,
-    /// Its place in the grid: cell and position in the cell.
+    /// The grid cell it is listed in (or will be at the grid's next rebuild).
     cell: u32,
-    at: u32,
+    pub(crate) target: Option<IVec2>,
+    pub(crate) facing: Option<Direction>,
+    /// Digest of `(avatar, name)`: tells whether the player info differs from a baseline.
+    pub(crate) info: u64,
 }
 
 /// The rest of what the interest manager knows about an entity.
 #[derive(Debug)]
 pub(crate) struct Cold {
     pub(crate) handle: hecs::Entity,
-    pub(crate) target: Option<IVec2>,
-    pub(crate) facing: Option<Direction>,
     pub(crate) avatar: u16,
     pub(crate) name: String,
-    /// Digest of `(avatar, name)`: tells whether the player info differs from a baseline.
-    pub(crate) info: u64,
     /// Indices of the entities it is near (proximity), at most the proximity cap.
     pub(crate) peers: Vec<u32>,
 }
@@ -94,25 +93,19 @@ impl Cells {
         self.touched.push((self.dims.cell(p), idx));
     }
 
-    /// Buckets this epoch's changes by cell (a counting sort), with each entity's state.
-    fn finish(&mut self, ents: &[Ent], cold: &[Cold]) {
-        self.start.fill(0);
-        for &(c, _) in &self.touched {
-            self.start[c as usize + 1] += 1;
-        }
-        for c in 1..self.start.len() {
-            self.start[c] += self.start[c - 1];
-        }
+    /// Buckets this epoch's changes by cell, with each entity's state.
+    fn finish(&mut self, ents: &[Ent]) {
+        let n = self.touched.len();
         let blank = Touch {
             idx: NONE,
             pos: IVec2::ZERO,
             alive: false,
         };
         self.items.clear();
-        self.items.resize(self.touched.len(), blank);
+        self.items.resize(n, blank);
         self.views.clear();
         self.views.resize(
-            self.touched.len(),
+            n,
             View {
                 id: EntityId(std::num::NonZeroU64::MIN),
                 idx: NONE,
@@ -122,22 +115,22 @@ impl Cells {
                 info: 0,
             },
         );
-        for &(c, idx) in &self.touched {
-            let at = &mut self.start[c as usize];
-            let (e, k) = (&ents[idx as usize], &cold[idx as usize]);
-            self.items[*at as usize] = Touch {
-                idx,
-                pos: e.pos,
-                alive: e.alive,
-            };
-            self.views[*at as usize] = View::of(e, k, idx);
-            *at += 1;
-        }
-        // `start[c]` now holds the end of bucket c: shift right to make it the start again.
-        for c in (1..self.start.len()).rev() {
-            self.start[c] = self.start[c - 1];
-        }
-        self.start[0] = 0;
+        let (touched, items, views) = (&self.touched, &mut self.items, &mut self.views);
+        counting_sort(
+            &mut self.start,
+            n,
+            |k| touched[k].0,
+            |k, at| {
+                let idx = touched[k].1;
+                let e = &ents[idx as usize];
+                items[at] = Touch {
+                    idx,
+                    pos: e.pos,
+                    alive: e.alive,
+                };
+                views[at] = View::of(e, idx);
+            },
+        );
     }
 
     /// The cells overlapping the square of half-side `radius` around `center`.
@@ -158,17 +151,24 @@ impl Cells {
             .rows()
             .any(|r| self.start[*r.start()] != self.start[*r.end() + 1])
     }
+
+    /// Number of changes listed in the cells of `span`.
+    pub(crate) fn listed(&self, span: Span) -> usize {
+        span.rows()
+            .map(|r| (self.start[*r.end() + 1] - self.start[*r.start()]) as usize)
+            .sum()
+    }
 }
 
 impl View {
-    fn of(e: &Ent, k: &Cold, idx: u32) -> View {
+    fn of(e: &Ent, idx: u32) -> View {
         View {
             id: e.id,
             idx,
             pos: e.pos,
-            target: k.target,
-            facing: k.facing,
-            info: k.info,
+            target: e.target,
+            facing: e.facing,
+            info: e.info,
         }
     }
 }
@@ -212,7 +212,7 @@ impl Table {
 
     /// What an observer's slot shows of entity `idx`.
     pub(crate) fn view(&self, idx: u32) -> View {
-        View::of(&self.ents[idx as usize], &self.cold[idx as usize], idx)
+        View::of(&self.ents[idx as usize], idx)
     }
 
     /// Whether entity `idx` had a visible change (or appeared or died) in this epoch.
@@ -227,9 +227,7 @@ impl Table {
     pub(crate) fn sync(&mut self, sim: &Simulation) {
         self.epoch += 1;
         let dims = Dims::of(sim.map());
-        if self.grid.ensure(dims) {
-            self.regrid();
-        }
+        self.grid.ensure(dims);
         self.cells.ensure(dims);
         self.cells.begin();
         self.moved.clear();
@@ -261,16 +259,17 @@ impl Table {
                 self.moved.push(idx);
                 any = true;
             }
-            let k = &mut self.cold[idx as usize];
-            if k.target != motion.target || k.facing != motion.facing {
-                k.target = motion.target;
-                k.facing = motion.facing;
+            let e = &mut self.ents[idx as usize];
+            if e.target != motion.target || e.facing != motion.facing {
+                e.target = motion.target;
+                e.facing = motion.facing;
                 any = true;
             }
+            let k = &mut self.cold[idx as usize];
             if k.avatar != player.avatar || k.name != player.name {
                 k.avatar = player.avatar;
                 k.name.clone_from(&player.name);
-                k.info = info_digest(k.avatar, &k.name);
+                e.info = info_digest(k.avatar, &k.name);
                 any = true;
             }
             if any {
@@ -289,7 +288,8 @@ impl Table {
                 }
             }
         }
-        self.cells.finish(&self.ents, &self.cold);
+        self.regrid();
+        self.cells.finish(&self.ents);
         self.synced = Some(sim.tick());
     }
 
@@ -304,42 +304,28 @@ impl Table {
         self.cells.touch(p, idx);
     }
 
-    /// Puts every live entity in the grid again (after the grid changed dimensions).
-    fn regrid(&mut self) {
-        for idx in 0..self.ents.len() as u32 {
-            let e = self.ents[idx as usize];
-            if e.alive {
-                self.place(idx, e.pos);
-            }
-        }
-    }
-
-    /// Puts entity `idx` in the grid at `pos`.
-    fn place(&mut self, idx: u32, pos: IVec2) {
-        let id = self.ents[idx as usize].id;
-        let (cell, at) = self.grid.insert(Item { pos, idx, id });
-        let e = &mut self.ents[idx as usize];
-        (e.cell, e.at) = (cell, at);
-    }
-
-    /// Takes entity `idx` out of the grid.
-    fn unplace(&mut self, idx: u32) {
-        let e = self.ents[idx as usize];
-        if let Some(other) = self.grid.remove(e.cell, e.at) {
-            self.ents[other as usize].at = e.at;
-        }
-    }
-
-    /// Moves entity `idx` to `pos`, in the grid too.
+    /// Moves entity `idx` to `pos`, in the grid too (in place when it stays in its cell,
+    /// else at the next rebuild).
     fn move_to(&mut self, idx: u32, pos: IVec2) {
-        let e = self.ents[idx as usize];
-        if self.grid.dims().cell(pos) == e.cell {
-            self.grid.set_pos(e.cell, e.at, pos);
+        let cell = self.grid.dims().cell(pos);
+        let e = &mut self.ents[idx as usize];
+        e.pos = pos;
+        if cell == e.cell && !self.grid.is_dirty() {
+            self.grid.set_pos(idx, pos);
         } else {
-            self.unplace(idx);
-            self.place(idx, pos);
+            e.cell = cell;
+            self.grid.invalidate();
         }
-        self.ents[idx as usize].pos = pos;
+    }
+
+    /// Rebuilds the grid if entities changed cells, appeared or died.
+    fn regrid(&mut self) {
+        let live = self.ents.iter().enumerate().filter(|(_, e)| e.alive);
+        self.grid.rebuild(live.map(|(i, e)| Item {
+            pos: e.pos,
+            idx: i as u32,
+            id: e.id,
+        }));
     }
 
     /// The table index of the entity behind `handle`, or `NONE` when it is new to the table.
@@ -389,8 +375,10 @@ impl Table {
             pos,
             alive: true,
             observers: 0,
-            cell: NONE,
-            at: NONE,
+            cell: self.grid.dims().cell(pos),
+            target: motion.target,
+            facing: motion.facing,
+            info: info_digest(player.avatar, &player.name),
         };
         let idx = match self.free.pop() {
             Some(i) => {
@@ -399,6 +387,7 @@ impl Table {
                 // Keep the name's and the peer buffer's capacity.
                 k.handle = handle;
                 k.peers.clear();
+                k.avatar = player.avatar;
                 k.name.clone_from(&player.name);
                 i
             }
@@ -406,22 +395,14 @@ impl Table {
                 self.ents.push(ent);
                 self.cold.push(Cold {
                     handle,
-                    target: None,
-                    facing: None,
-                    avatar: 0,
+                    avatar: player.avatar,
                     name: player.name.clone(),
-                    info: 0,
                     peers: Vec::new(),
                 });
                 (self.ents.len() - 1) as u32
             }
         };
-        let k = &mut self.cold[idx as usize];
-        k.target = motion.target;
-        k.facing = motion.facing;
-        k.avatar = player.avatar;
-        k.info = info_digest(player.avatar, &player.name);
-        self.place(idx, pos);
+        self.grid.invalidate();
         self.set_handle(handle.id() as usize, idx);
         self.by_id.insert(id, idx);
         self.live += 1;
@@ -430,7 +411,7 @@ impl Table {
     }
 
     fn kill(&mut self, idx: u32) {
-        self.unplace(idx);
+        self.grid.invalidate();
         let e = &mut self.ents[idx as usize];
         e.alive = false;
         let (id, pos) = (e.id, e.pos);

@@ -44,7 +44,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (REST, WebSocket, web client) until SIGINT/SIGTERM.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run a swarm of bot players against a server; report latency, traffic and CPU.
     Bots(BotsArgs),
     /// Recommend nodes and a region placement from live per-region load and bench costs.

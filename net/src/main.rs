@@ -15,7 +15,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve(args, cli.config.as_deref()).await,
+        Command::Serve(args) => serve(*args, cli.config.as_deref()).await,
         Command::Bots(args) => bots(args).await,
         Command::Capacity(args) => capacity(args).await,
     }

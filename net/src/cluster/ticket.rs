@@ -130,7 +130,19 @@ mod tests {
             }
         );
         let auth = Auth::new(b"0123456789abcdef0123456789abcdef", 60);
-        assert_eq!(auth.verify(&t), Err(AuthError::WrongAudience));
+        assert!(auth.verify(&t).is_err(), "a ticket is not an access token");
+        let access = auth
+            .sign(&crate::auth::Claims {
+                sub: "42".into(),
+                name: "x".into(),
+                role: persistence::Role::Guest,
+                iss: ISSUER.into(),
+                aud: crate::auth::AUDIENCE.into(),
+                iat: 0,
+                exp: u64::MAX / 2,
+            })
+            .unwrap();
+        assert_eq!(tickets.verify(&access), Err(AuthError::WrongAudience));
         let other = Tickets::new(b"another secret, 32 bytes long!!!");
         assert_eq!(other.verify(&t), Err(AuthError::BadSignature));
         assert_eq!(tickets.verify("nonsense"), Err(AuthError::Malformed));

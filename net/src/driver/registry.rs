@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::commands::{Command, JoinError, JoinRequest, Joined};
 use super::persist::{PersistOp, spawn_writer};
-use super::space::SpaceLoop;
+use super::space::{SpaceLoop, Wiring};
 use crate::cluster::NodeContext;
 use crate::load::LoadBoard;
 use crate::metrics::Metrics;
@@ -174,10 +174,14 @@ impl Spaces {
             map,
             sim_config,
             self.config.clone(),
-            self.metrics.clone(),
-            persist,
-            tick.clone(),
-            (self.node.clone(), self.load.clone(), tx.clone()),
+            Wiring {
+                metrics: self.metrics.clone(),
+                persist,
+                tick_out: tick.clone(),
+                node: self.node.clone(),
+                load: self.load.clone(),
+                self_tx: tx.clone(),
+            },
         )
         .ok()?;
         let name = format!("space-{}", space.id);

@@ -57,6 +57,22 @@ fn deliver(out: &mpsc::Sender<Outbound>, message: Outbound) -> bool {
     !matches!(out.try_send(message), Err(TrySendError::Full(_)))
 }
 
+/// What a space thread is connected to.
+pub(crate) struct Wiring {
+    /// Metric handles.
+    pub(crate) metrics: Arc<Metrics>,
+    /// The database writer.
+    pub(crate) persist: mpsc::UnboundedSender<PersistOp>,
+    /// Where the last completed tick is published.
+    pub(crate) tick_out: Arc<AtomicU64>,
+    /// The node's cluster.
+    pub(crate) node: Arc<NodeContext>,
+    /// Where region loads are published.
+    pub(crate) load: Arc<LoadBoard>,
+    /// The thread's own command queue.
+    pub(crate) self_tx: SyncSender<Command>,
+}
+
 /// The state of one running space. Owned by its thread.
 pub(crate) struct SpaceLoop {
     pub(super) space: Space,
@@ -98,12 +114,16 @@ impl SpaceLoop {
         map: Arc<TileMap>,
         sim_config: SimConfig,
         config: DriverConfig,
-        metrics: Arc<Metrics>,
-        persist: mpsc::UnboundedSender<PersistOp>,
-        tick_out: Arc<AtomicU64>,
-        cluster: (Arc<NodeContext>, Arc<LoadBoard>, SyncSender<Command>),
+        wiring: Wiring,
     ) -> Result<SpaceLoop, SimError> {
-        let (node, load, self_tx) = cluster;
+        let Wiring {
+            metrics,
+            persist,
+            tick_out,
+            node,
+            load,
+            self_tx,
+        } = wiring;
         let mut sim = Simulation::new(map, sim_config)?;
         let regions: Vec<RegionId> = sim.regions().regions().collect();
         // A cluster node simulates only the regions it leases (granted by the coordinator).

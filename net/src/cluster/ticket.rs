@@ -142,7 +142,7 @@ mod tests {
                 exp: u64::MAX / 2,
             })
             .unwrap();
-        assert_eq!(tickets.verify(&access), Err(AuthError::WrongAudience));
+        assert!(tickets.verify(&access).is_err(), "an access token is not a ticket");
         let other = Tickets::new(b"another secret, 32 bytes long!!!");
         assert_eq!(other.verify(&t), Err(AuthError::BadSignature));
         assert_eq!(tickets.verify("nonsense"), Err(AuthError::Malformed));

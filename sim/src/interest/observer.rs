@@ -8,6 +8,13 @@ use super::table::{NONE, Table, View};
 use super::{AoiConfig, Delta, Enter, Leave, Slot, Update, VisibleState};
 use crate::{EntityId, Tick};
 
+/// One slot: what it shows now and what the client acknowledged.
+#[derive(Clone, Copy, Debug, Default)]
+struct SlotPair {
+    current: Option<View>,
+    acked: Option<View>,
+}
+
 /// A slot's content changed at `tick` (kept until the client acknowledges that tick).
 #[derive(Clone, Copy, Debug)]
 struct Change {
@@ -149,16 +156,16 @@ pub(crate) struct Observer {
     /// the new set).
     capped: bool,
     /// The view at `last_tick`, by slot.
-    current: Vec<Option<View>>,
-    /// The entity index in each slot of `current` (`NONE`: empty), compact for scans.
+    /// The view at `last_tick` and the view at `baseline`, by slot (side by side: the
+    /// delta and the acks read both).
+    slots: Vec<SlotPair>,
+    /// The entity index in each slot (`slots[i].current`) (`NONE`: empty), compact for scans.
     vis: Vec<u32>,
     used: SlotSet,
-    /// The view at `baseline`, by slot.
-    acked: Vec<Option<View>>,
     pub(crate) baseline: Tick,
-    /// Changes of `current` after `baseline`, in tick order.
+    /// Changes of the current view after `baseline`, in tick order.
     log: VecDeque<Change>,
-    /// Slots where `acked` and `current` may differ: only they can appear in a delta.
+    /// Slots whose acknowledged and current contents may differ: only they can appear in a delta.
     diff: Bits,
     /// The baseline moved since the delta was built.
     stale: bool,
@@ -178,10 +185,9 @@ impl Observer {
             center: None,
             force: true,
             capped: false,
-            current: Vec::new(),
+            slots: Vec::new(),
             vis: Vec::new(),
             used: SlotSet::default(),
-            acked: Vec::new(),
             baseline: 0,
             log: VecDeque::new(),
             diff: Bits::default(),
@@ -193,10 +199,10 @@ impl Observer {
 
     /// The entities in view now, by slot.
     pub(crate) fn visible(&self) -> impl Iterator<Item = (Slot, EntityId)> + '_ {
-        self.current
+        self.slots
             .iter()
             .enumerate()
-            .filter_map(|(s, r)| r.map(|r| (Slot(s as u16), r.id)))
+            .filter_map(|(s, p)| p.current.map(|r| (Slot(s as u16), r.id)))
     }
 
     /// Number of entities in view now.
@@ -331,7 +337,7 @@ impl Observer {
         }
         s.refresh.sort_unstable_by_key(|&(slot, _)| slot);
         for &(slot, new) in &s.refresh {
-            if self.current[usize::from(slot)] != Some(new) {
+            if self.slots[usize::from(slot)].current != Some(new) {
                 self.record(tick, slot, Some(new));
                 changed = true;
             }
@@ -349,11 +355,11 @@ impl Observer {
     /// Sets a slot's current content and logs the change for acks.
     fn record(&mut self, tick: Tick, slot: u16, rec: Option<View>) {
         let i = usize::from(slot);
-        if self.current.len() <= i {
-            self.current.resize(i + 1, None);
+        if self.slots.len() <= i {
+            self.slots.resize(i + 1, SlotPair::default());
             self.vis.resize(i + 1, NONE);
         }
-        self.current[i] = rec;
+        self.slots[i].current = rec;
         self.vis[i] = rec.map_or(NONE, |r| r.idx);
         self.log.push_back(Change { tick, slot, rec });
         self.diff.set(i);
@@ -445,7 +451,7 @@ impl Observer {
                 continue;
             }
             let new = table.view(idx);
-            if Some(new) != self.current[slot] {
+            if Some(new) != self.slots[slot].current {
                 self.record(tick, slot as u16, Some(new));
                 changed = true;
             }
@@ -464,8 +470,10 @@ impl Observer {
         let mut next = self.diff.next(0);
         while let Some(s) = next {
             next = self.diff.next(s + 1);
-            let a = self.acked.get(s).copied().flatten();
-            let c = self.current.get(s).copied().flatten();
+            let SlotPair {
+                current: c,
+                acked: a,
+            } = self.slots.get(s).copied().unwrap_or_default();
             let slot = Slot(s as u16);
             match (a, c) {
                 (None, None) => self.diff.clear(s),
@@ -508,11 +516,12 @@ impl Observer {
             }
             self.log.pop_front();
             let i = usize::from(ch.slot);
-            if self.acked.len() <= i {
-                self.acked.resize(i + 1, None);
+            if self.slots.len() <= i {
+                self.slots.resize(i + 1, SlotPair::default());
             }
-            self.acked[i] = ch.rec;
-            if self.current.get(i).copied().flatten() == ch.rec {
+            let pair = &mut self.slots[i];
+            pair.acked = ch.rec;
+            if pair.current == ch.rec {
                 self.diff.clear(i);
             } else {
                 self.diff.set(i);

@@ -11,7 +11,7 @@
 //!
 //! Positions outside the map are clamped into the border cells, so every query stays
 //! exact: clamping is monotonic, a point within `radius` of a center always lies in the
-//! clamped span of cells around it.
+//! clamped span of cells around it. Queries visit a disc of cells, not a square.
 
 use glam::IVec2;
 
@@ -63,35 +63,60 @@ impl Dims {
         (y * self.w + x) as u32
     }
 
-    /// The cells overlapping the square of half-side `radius` around `center`.
+    /// The cells that may hold a tile within `radius` of `center` (a disc of cells).
     pub(crate) fn span(self, center: IVec2, radius: i32) -> Span {
-        let f = |v: i32, n: i32| (v >> CELL_SHIFT).clamp(0, n - 1);
+        let f = |v: i32| (v >> CELL_SHIFT).clamp(0, self.h - 1);
         Span {
-            x0: f(center.x.saturating_sub(radius), self.w),
-            y0: f(center.y.saturating_sub(radius), self.h),
-            x1: f(center.x.saturating_add(radius), self.w),
-            y1: f(center.y.saturating_add(radius), self.h),
-            w: self.w,
+            y0: f(center.y.saturating_sub(radius)),
+            y1: f(center.y.saturating_add(radius)),
+            center,
+            radius,
+            dims: self,
         }
     }
 }
 
-/// A rectangle of cells, inclusive.
+/// The cells that may hold a tile within `radius` of `center`, row by row.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Span {
-    pub(crate) x0: i32,
-    pub(crate) y0: i32,
-    pub(crate) x1: i32,
-    pub(crate) y1: i32,
-    w: i32,
+    y0: i32,
+    y1: i32,
+    center: IVec2,
+    radius: i32,
+    dims: Dims,
 }
 
 impl Span {
-    /// The cell indices of each row of the span, as `first..=last` ranges.
+    /// The cell indices of each row of the span, as `first..=last` ranges: in a row, the
+    /// cells within `sqrt(radius² - dy²)` of the center's column, `dy` being the distance
+    /// from the center to the row's nearest tile row (the border rows and columns reach
+    /// out to infinity, as positions outside the map are clamped into them).
     pub(crate) fn rows(self) -> impl Iterator<Item = std::ops::RangeInclusive<usize>> {
-        (self.y0..=self.y1).map(move |y| {
-            let row = (y * self.w) as usize;
-            row + self.x0 as usize..=row + self.x1 as usize
+        let Dims { w, h } = self.dims;
+        let (cx, cy, r) = (
+            i64::from(self.center.x),
+            i64::from(self.center.y),
+            i64::from(self.radius),
+        );
+        let col = move |x: i64| (x >> CELL_SHIFT).clamp(0, i64::from(w - 1)) as usize;
+        (self.y0..=self.y1).filter_map(move |y| {
+            let lo = if y == 0 {
+                i64::MIN
+            } else {
+                i64::from(y) << CELL_SHIFT
+            };
+            let hi = if y == h - 1 {
+                i64::MAX
+            } else {
+                (i64::from(y + 1) << CELL_SHIFT) - 1
+            };
+            let dy = (lo.saturating_sub(cy)).max(cy.saturating_sub(hi)).max(0);
+            if dy > r {
+                return None;
+            }
+            let half = (r * r - dy * dy).isqrt();
+            let row = (y * w) as usize;
+            Some(row + col(cx - half)..=row + col(cx + half))
         })
     }
 }
@@ -209,8 +234,8 @@ impl Grid {
         self.spare = input;
     }
 
-    /// Calls `f` for every item within the square of half-side `radius` around `center`
-    /// (and some beyond it: callers check the exact distance).
+    /// Calls `f` for every item within `radius` of `center` (and some beyond it: callers
+    /// check the exact distance).
     pub(crate) fn for_each_near(&self, center: IVec2, radius: i32, f: impl FnMut(&Item)) {
         debug_assert!(!self.dirty, "grid queried before its rebuild");
         let span = self.dims.span(center, radius);
@@ -218,5 +243,40 @@ impl Grid {
             &self.items[self.start[*r.start()] as usize..self.start[*r.end() + 1] as usize]
         });
         rows.flatten().for_each(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every tile within the radius, on the map or off it, lies in a cell the span visits.
+    #[test]
+    fn span_covers_every_tile_within_radius() {
+        let map = TileMap::open_floor(37, 22);
+        let dims = Dims::of(&map);
+        for (cx, cy) in [
+            (0, 0),
+            (5, 7),
+            (36, 21),
+            (18, 10),
+            (-9, 3),
+            (40, 30),
+            (3, -12),
+        ] {
+            for radius in [0, 1, 2, 3, 6, 8, 13, 40] {
+                let center = IVec2::new(cx, cy);
+                let cells: Vec<usize> = dims.span(center, radius).rows().flatten().collect();
+                for x in cx - radius - 1..=cx + radius + 1 {
+                    for y in cy - radius - 1..=cy + radius + 1 {
+                        let (dx, dy) = (i64::from(x - cx), i64::from(y - cy));
+                        if dx * dx + dy * dy <= i64::from(radius) * i64::from(radius) {
+                            let cell = dims.cell(IVec2::new(x, y)) as usize;
+                            assert!(cells.contains(&cell), "{center} r {radius}: ({x}, {y})");
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -400,13 +400,14 @@ impl Observer {
             table.grid.for_each_near(c, big, |p| {
                 let d = p.pos - c;
                 let d2 = i64::from(d.x) * i64::from(d.x) + i64::from(d.y) * i64::from(d.y);
-                let w = marks[p.idx as usize] == was;
-                if (d2 <= r2 || (w && d2 <= big2)) && p.idx != skip {
+                // The visible set is looked up only where hysteresis decides.
+                let eligible = d2 <= r2 || (d2 <= big2 && marks[p.idx as usize] == was);
+                if eligible && p.idx != skip {
                     cands.push(Cand {
                         d2,
                         id: p.id,
                         idx: p.idx,
-                        was: w,
+                        was: false,
                     });
                 }
             });
@@ -420,7 +421,8 @@ impl Observer {
             }
             s.cands.truncate(cap);
         }
-        for c in &s.cands {
+        for c in &mut s.cands {
+            c.was = s.marks[c.idx as usize] == was;
             s.marks[c.idx as usize] = now;
         }
         let mut changed = false;

@@ -133,7 +133,7 @@ impl Cells {
         );
     }
 
-    /// The cells overlapping the square of half-side `radius` around `center`.
+    /// The cells that may hold a tile within `radius` of `center`.
     pub(crate) fn span(&self, center: IVec2, radius: i32) -> Span {
         self.dims.span(center, radius)
     }

@@ -32,7 +32,8 @@ step() { echo; echo "==> [$1/5] $2 (+$(( $(date +%s) - started )) s)"; }
 step 1 "criterion suite: sim_tick, interest, encode, server_tick ($BENCH_ARGS)"
 touch "$tmp/criterion-start"
 # shellcheck disable=SC2086 # BENCH_ARGS is a list of options
-"$CARGO" bench -p benches --benches -- $BENCH_ARGS
+"$CARGO" bench -p benches --bench sim_tick --bench interest --bench encode \
+  --bench server_tick -- $BENCH_ARGS
 
 step 2 "server tick samples -> benches/tick-samples.json"
 "$CARGO" run --release -q -p benches --bin tick_samples
@@ -57,7 +58,7 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 target/release/plaza bots --url "http://127.0.0.1:$port" --count "$BOTS" \
-  --duration "$BOT_SECONDS" --json "$tmp/bots.json"
+  --duration "$BOT_SECONDS" --json target/bench-bots.json
 kill -TERM "$server_pid"
 wait "$server_pid" || true
 server_pid=""
@@ -65,6 +66,7 @@ server_pid=""
 step 5 "figures -> benches/README.md"
 python3 scripts/bench_readme.py \
   --criterion target/criterion --since "$tmp/criterion-start" \
-  --samples benches/tick-samples.json --bots "$tmp/bots.json" \
+  --samples benches/tick-samples.json --bots target/bench-bots.json \
   --load "$load_start" --readme benches/README.md
-echo "done in $(( $(date +%s) - started )) s: benches/README.md, benches/tick-samples.json, docs/scaling.svg"
+echo "done in $(( $(date +%s) - started )) s: benches/README.md, benches/tick-samples.json," \
+  "docs/scaling.svg (bot report: target/bench-bots.json)"

@@ -211,8 +211,12 @@ pub struct TickSample {
     pub entities: u64,
     /// Mean entities visible per client.
     pub mean_visible: f64,
-    /// Median time of one tick, in milliseconds.
+    /// Median CPU time of one tick (the ticking thread's), in milliseconds.
     pub tick_ms: f64,
+    /// Median wall-clock time of one tick, in milliseconds: above `tick_ms` when other
+    /// processes took the core.
+    #[serde(default)]
+    pub wall_ms: f64,
     /// Which series the sample belongs to ([`Series::name`]).
     #[serde(default)]
     pub series: String,

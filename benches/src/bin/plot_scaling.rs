@@ -109,7 +109,7 @@ fn per_client(
         ))?
         .label("2 × the lowest (flatness bound)")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], LIMIT));
-    draw_line(&mut chart, &points, "measured (median tick ÷ clients)")?;
+    draw_line(&mut chart, &points, "measured (median tick CPU ÷ clients)")?;
     chart.draw_series(samples.iter().zip(&points).map(|(s, p)| {
         Text::new(
             format!("{:.0} visible", s.mean_visible),
@@ -143,7 +143,7 @@ fn tick_time(
     chart
         .configure_mesh()
         .x_desc("clients (log scale)")
-        .y_desc("ms per tick (log scale)")
+        .y_desc("ms of CPU per tick (log scale)")
         .x_label_formatter(&clients_label)
         .draw()?;
     chart
@@ -153,7 +153,7 @@ fn tick_time(
         ))?
         .label(format!("tick period at {tick_hz} Hz"))
         .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], LIMIT));
-    draw_line(&mut chart, &points, "measured (median)")?;
+    draw_line(&mut chart, &points, "measured (median CPU per tick)")?;
     legend(&mut chart)
 }
 

@@ -3,7 +3,7 @@
 //! From a live load report (one or more nodes' `GET /api/admin/regions`, see
 //! [`crate::load`]) and the bench samples of `make bench`, [`plan`]:
 //! 1. fits the [`CostModel`] `tick = a·entities + clients·(b + c·mean_visible)` to the
-//!    samples (non-negative least squares);
+//!    samples (non-negative least squares on the relative error);
 //! 2. calibrates it to the live machine with the weighted median of measured / predicted
 //!    tick time over the report's regions ([`Calibration`]);
 //! 3. predicts each region's tick time and [`place`]s the regions on as few nodes as the

@@ -7,9 +7,9 @@
 //!
 //! `a` is the per-entity cost of the sim step and interest update, `b` the fixed cost of one
 //! client per tick (its interest query and an empty delta), `c` the cost of one visible entity
-//! in a client's delta. The three are fitted by non-negative least squares on the bench
-//! samples ([`CostModel::fit`]); a [`Calibration`] then scales the model to the machine the
-//! live report comes from.
+//! in a client's delta. The three are fitted by non-negative least squares on the *relative*
+//! error over the bench samples ([`CostModel::fit`]); a [`Calibration`] then scales the model
+//! to the machine the live report comes from.
 
 use serde::{Deserialize, Serialize};
 
@@ -77,13 +77,15 @@ pub enum ModelError {
         /// Samples needed.
         need: usize,
     },
-    /// A sample has a negative or non-finite figure.
-    #[error("tick sample {index}: {field} must be a finite number >= 0")]
+    /// A sample has a negative, zero (`tick_ms`) or non-finite figure.
+    #[error("tick sample {index}: {field} must be a finite number {rule}")]
     InvalidSample {
         /// Position of the sample in the file.
         index: usize,
         /// The bad field.
         field: &'static str,
+        /// What it must be (`>= 0`, `> 0`).
+        rule: &'static str,
     },
     /// The samples cannot tell the coefficients apart.
     #[error(
@@ -105,16 +107,22 @@ pub struct CostModel {
     pub us_per_visible: f64,
     /// Samples the model was fitted from.
     pub samples: usize,
-    /// Root mean square of the fit's residuals, in milliseconds.
-    pub rms_error_ms: f64,
+    /// Root mean square of the fit's relative errors (0.1 = 10 %).
+    pub rms_relative_error: f64,
+    /// The largest relative error of the fit on one sample.
+    pub max_relative_error: f64,
 }
 
 impl CostModel {
-    /// Fits the model to `samples` by least squares with non-negative coefficients.
+    /// Fits the model to `samples` by least squares on the relative error, with
+    /// non-negative coefficients.
     ///
-    /// Three coefficients make exact non-negative least squares cheap: the solution is the
-    /// unconstrained least-squares fit on one subset of the coefficients (the others zero),
-    /// so every subset is solved and the best one with no negative coefficient wins.
+    /// Relative, because the samples span orders of magnitude (100 to 10k clients) while the
+    /// regions of a live report are mostly small: plain least squares would fit the largest
+    /// samples and miss the small ones by a factor. Three coefficients make exact
+    /// non-negative least squares cheap: the solution is the unconstrained least-squares fit
+    /// on one subset of the coefficients (the others zero), so every subset is solved and
+    /// the best one with no negative coefficient wins.
     pub fn fit(samples: &[TickSample]) -> Result<CostModel, ModelError> {
         if samples.len() < PARAMS {
             return Err(ModelError::TooFewSamples {
@@ -150,16 +158,19 @@ impl CostModel {
             us_per_client: b,
             us_per_visible: c,
             samples: samples.len(),
-            rms_error_ms: (err / samples.len() as f64).sqrt() / 1000.0,
+            rms_relative_error: (err / samples.len() as f64).sqrt(),
+            max_relative_error: rows
+                .iter()
+                .map(|(x, y)| (y - dot(x, &[a, b, c])).abs())
+                .fold(0.0, f64::max),
         })
     }
 
     /// Predicted time per tick, in milliseconds, of `entities` entities and `clients`
     /// clients who each see `mean_visible` entities.
     pub fn predict_ms(&self, entities: u64, clients: u64, mean_visible: f64) -> f64 {
-        let x = features(entities, clients, mean_visible);
-        (self.us_per_entity * x[0] + self.us_per_client * x[1] + self.us_per_visible * x[2])
-            / 1000.0
+        let coef = [self.us_per_entity, self.us_per_client, self.us_per_visible];
+        dot(&features(entities, clients, mean_visible), &coef) / 1000.0
     }
 
     /// Predicted time per tick of a region as it was measured, in milliseconds.
@@ -168,17 +179,17 @@ impl CostModel {
     }
 }
 
-/// Rejects negative or non-finite figures.
+/// Rejects negative or non-finite figures, and ticks of no time (a relative error needs
+/// a measured time).
 fn check_sample(index: usize, s: &TickSample) -> Result<(), ModelError> {
-    let bad = |v: f64| !v.is_finite() || v < 0.0;
-    let field = if bad(s.mean_visible) {
-        "mean_visible"
-    } else if bad(s.tick_ms) {
-        "tick_ms"
-    } else {
-        return Ok(());
-    };
-    Err(ModelError::InvalidSample { index, field })
+    let invalid = |field, rule| Err(ModelError::InvalidSample { index, field, rule });
+    if !s.mean_visible.is_finite() || s.mean_visible < 0.0 {
+        return invalid("mean_visible", ">= 0");
+    }
+    if !s.tick_ms.is_finite() || s.tick_ms <= 0.0 {
+        return invalid("tick_ms", "> 0");
+    }
+    Ok(())
 }
 
 /// The model's regressors: entities, clients, visible pairs (clients × mean_visible).
@@ -187,27 +198,26 @@ fn features(entities: u64, clients: u64, mean_visible: f64) -> [f64; PARAMS] {
     [entities as f64, clients, clients * mean_visible]
 }
 
-/// The regression's rows: (features, tick µs) per sample.
+/// The regression's rows, weighted for the relative error: (features / tick µs, 1) per
+/// sample, so a residual is `1 − predicted / measured`.
 fn design(samples: &[TickSample]) -> Vec<([f64; PARAMS], f64)> {
     samples
         .iter()
         .map(|s| {
-            (
-                features(s.entities, s.clients, s.mean_visible),
-                s.tick_ms * 1000.0,
-            )
+            let us = s.tick_ms * 1000.0;
+            let x = features(s.entities, s.clients, s.mean_visible);
+            (x.map(|v| v / us), 1.0)
         })
         .collect()
 }
 
+fn dot(x: &[f64; PARAMS], coef: &[f64; PARAMS]) -> f64 {
+    x.iter().zip(coef).map(|(x, c)| x * c).sum()
+}
+
 /// Sum of squared residuals of `coef` over `rows`.
 fn sse(rows: &[([f64; PARAMS], f64)], coef: &[f64; PARAMS]) -> f64 {
-    rows.iter()
-        .map(|(x, y)| {
-            let fit: f64 = x.iter().zip(coef).map(|(x, c)| x * c).sum();
-            (y - fit).powi(2)
-        })
-        .sum()
+    rows.iter().map(|(x, y)| (y - dot(x, coef)).powi(2)).sum()
 }
 
 /// Normal equations `XᵀX β = Xᵀy`, with columns scaled to unit norm so the singularity
@@ -385,7 +395,7 @@ mod tests {
         assert!((m.us_per_entity - 0.5).abs() < 1e-9, "{m:?}");
         assert!((m.us_per_client - 2.0).abs() < 1e-9, "{m:?}");
         assert!((m.us_per_visible - 0.04).abs() < 1e-9, "{m:?}");
-        assert!(m.rms_error_ms < 1e-9);
+        assert!(m.rms_relative_error < 1e-9 && m.max_relative_error < 1e-9);
         assert_eq!(m.samples, 24);
         // 1000 entities, 500 clients seeing 20: 500 + 500 × 2.8 = 1900 µs.
         assert!((m.predict_ms(1000, 500, 20.0) - 1.9).abs() < 1e-9);
@@ -397,7 +407,12 @@ mod tests {
         assert!((m.us_per_entity - 0.5).abs() < 0.05, "{m:?}");
         assert!((m.us_per_client - 2.0).abs() < 0.4, "{m:?}");
         assert!((m.us_per_visible - 0.04).abs() < 0.01, "{m:?}");
-        assert!(m.rms_error_ms > 0.0);
+        // ±5 % noise: a fit within about that.
+        assert!(
+            m.rms_relative_error > 0.0 && m.rms_relative_error < 0.05,
+            "{m:?}"
+        );
+        assert!(m.max_relative_error < 0.1, "{m:?}");
     }
 
     #[test]
@@ -439,9 +454,16 @@ mod tests {
             CostModel::fit(&bad),
             Err(ModelError::InvalidSample {
                 index: 4,
-                field: "tick_ms"
+                field: "tick_ms",
+                ..
             })
         ));
+        bad[4].tick_ms = 0.0;
+        let err = CostModel::fit(&bad).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tick sample 4: tick_ms must be a finite number > 0"
+        );
     }
 
     #[test]
@@ -487,7 +509,8 @@ mod tests {
             us_per_client: 0.0,
             us_per_visible: 0.0,
             samples: 3,
-            rms_error_ms: 0.0,
+            rms_relative_error: 0.0,
+            max_relative_error: 0.0,
         };
         // Predicted 1, 2, 4, 1 ms; measured ratios 1.5, 1.4, 1.6 and an outlier of 40 on a
         // light region; an idle region (no measurement) is skipped.

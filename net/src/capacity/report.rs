@@ -184,9 +184,14 @@ impl CapacityReport {
         );
         let _ = writeln!(
             out,
-            "  model: {:.3} µs/entity + clients × ({:.3} µs + {:.4} µs × visible), \
-             rms error {:.3} ms over {} bench samples",
-            fit.us_per_entity, fit.us_per_client, fit.us_per_visible, fit.rms_error_ms, fit.samples,
+            "  model: {:.3} µs/entity + clients × ({:.3} µs + {:.4} µs × visible); \
+             fit error {:.0} % rms, {:.0} % worst over {} bench samples",
+            fit.us_per_entity,
+            fit.us_per_client,
+            fit.us_per_visible,
+            fit.rms_relative_error * 100.0,
+            fit.max_relative_error * 100.0,
+            fit.samples,
         );
         let _ = writeln!(out, "  bench machine: {}", self.model.machine);
         let _ = writeln!(

@@ -121,6 +121,9 @@ pub struct Coordinator {
     first_seen_unowned: HashMap<RegionKey, Instant>,
     grids: HashMap<String, RegionGrid>,
     redis_down: bool,
+    /// When Redis came back after an outage: nothing is claimed for one lease TTL, so the
+    /// other nodes can re-register and renew their own leases first.
+    recovered_at: Option<Instant>,
 }
 
 impl std::fmt::Debug for Coordinator {
@@ -153,6 +156,7 @@ impl Coordinator {
             first_seen_unowned: HashMap::new(),
             grids: HashMap::new(),
             redis_down: false,
+            recovered_at: None,
         };
         tokio::spawn(coordinator.run(poke.clone(), rx, ops));
         CoordinatorHandle { poke, requests }
@@ -227,9 +231,13 @@ impl Coordinator {
         if self.redis_down {
             tracing::info!("Redis reachable again");
             self.redis_down = false;
+            self.recovered_at = Some(Instant::now());
         }
         self.renew().await;
-        if let Err(e) = self.claim().await {
+        let settling = self
+            .recovered_at
+            .is_some_and(|t| t.elapsed() < self.leases.ttl());
+        if let Err(e) = self.claim(!settling).await {
             tracing::warn!(error = %e, "cannot claim regions");
         }
     }
@@ -277,7 +285,9 @@ impl Coordinator {
         Some(grid)
     }
 
-    async fn claim(&mut self) -> Result<(), ClusterError> {
+    /// Refreshes the view of every space in use and, when `claiming`, takes the regions
+    /// nobody serves that this node may take.
+    async fn claim(&mut self, claiming: bool) -> Result<(), ClusterError> {
         let nodes = self.directory.live_nodes().await?;
         let pins = self.directory.pins().await?;
         let me = self.node.node_id.clone();
@@ -301,50 +311,53 @@ impl Coordinator {
                 .collect();
             self.node.refresh(&space, view, &nodes);
             for (key, owner) in keys.into_iter().zip(owners) {
-                if owner.is_some() {
+                if owner.is_some() || !claiming {
                     self.first_seen_unowned.remove(&key);
                     continue;
                 }
-                if self.claimable(&key, &pins, &nodes, &me).await? {
-                    self.take(key).await?;
+                if let Some(handover) = self.claimable(&key, &pins, &nodes, &me).await? {
+                    self.take(key, handover).await?;
                 }
             }
         }
         Ok(())
     }
 
+    /// Whether this node may claim an unowned region: `None` if not, `Some(true)` when
+    /// a live move hands it over to this node, `Some(false)` otherwise.
     async fn claimable(
         &mut self,
         key: &RegionKey,
         pins: &BTreeMap<RegionId, String>,
         nodes: &BTreeMap<String, String>,
         me: &str,
-    ) -> Result<bool, ClusterError> {
+    ) -> Result<Option<bool>, ClusterError> {
         if let Some(target) = self.directory.handover(key).await? {
-            return Ok(target == me);
+            return Ok((target == me).then_some(true));
         }
         match pins.get(&key.region) {
-            Some(n) if n == me => return Ok(true),
-            Some(n) if nodes.contains_key(n) => return Ok(false),
+            Some(n) if n == me => return Ok(Some(false)),
+            Some(n) if nodes.contains_key(n) => return Ok(None),
             _ => {}
         }
         if self.leases.last_epoch(key).await? > 0 {
-            return Ok(true); // orphaned: its owner died
+            return Ok(Some(false)); // orphaned: its owner died
         }
         let since = *self
             .first_seen_unowned
             .entry(key.clone())
             .or_insert_with(Instant::now);
-        Ok(since.elapsed() >= CLAIM_GRACE)
+        Ok((since.elapsed() >= CLAIM_GRACE).then_some(false))
     }
 
-    /// Acquires a region and hands it to its space thread with its last snapshot.
-    async fn take(&mut self, key: RegionKey) -> Result<(), ClusterError> {
+    /// Acquires a region and hands it to its space thread with its last snapshot (all of
+    /// it for a live move: its players are on their way here).
+    async fn take(&mut self, key: RegionKey, handover: bool) -> Result<(), ClusterError> {
         let Some(lease) = self.leases.acquire(&key, &self.node.node_id).await? else {
             return Ok(());
         };
         self.first_seen_unowned.remove(&key);
-        let restore = self.restorable(&key).await?;
+        let restore = self.restorable(&key, handover).await?;
         let Some(handle) = self.space_handle(&key.space).await else {
             let _ = self.leases.release(&lease).await;
             return Ok(());
@@ -371,8 +384,13 @@ impl Coordinator {
         Ok(())
     }
 
-    /// The avatars of a region's last snapshot, without players on another live node.
-    async fn restorable(&self, key: &RegionKey) -> Result<Vec<AvatarRecord>, ClusterError> {
+    /// The avatars of a region's last snapshot, without players on another live node
+    /// (unless `all`).
+    async fn restorable(
+        &self,
+        key: &RegionKey,
+        all: bool,
+    ) -> Result<Vec<AvatarRecord>, ClusterError> {
         let stored = self
             .state
             .store
@@ -390,6 +408,9 @@ impl Coordinator {
             tracing::error!(region = %key, error = %e, "unreadable region snapshot ignored");
             RegionSnapshot::default()
         });
+        if all {
+            return Ok(snapshot.avatars);
+        }
         let live = self.directory.live_nodes().await?;
         let mut keep = Vec::new();
         for avatar in snapshot.avatars {

@@ -97,6 +97,17 @@ impl JoinError {
     }
 }
 
+/// The local avatars of a space thread (ghosts excluded) at a tick.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Inspection {
+    /// The node.
+    pub node: String,
+    /// The space thread's last completed tick.
+    pub tick: Tick,
+    /// Its local avatars, by id.
+    pub avatars: Vec<AvatarRecord>,
+}
+
 /// Region ownership changes, from the cluster coordinator.
 #[derive(Debug)]
 pub enum RegionCommand {
@@ -198,6 +209,8 @@ pub enum Command {
         /// The encoded `ClusterMessage`.
         bytes: Vec<u8>,
     },
+    /// Report the local avatars (admin API, tests).
+    Inspect(oneshot::Sender<Inspection>),
     /// Stop the thread after saving every player's position.
     Stop(oneshot::Sender<()>),
 }

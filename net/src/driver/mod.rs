@@ -15,6 +15,8 @@ mod regions;
 mod registry;
 mod space;
 
-pub use commands::{Command, ConnId, JoinError, JoinRequest, Joined, Outbound, RegionCommand};
+pub use commands::{
+    Command, ConnId, Inspection, JoinError, JoinRequest, Joined, Outbound, RegionCommand,
+};
 pub use persist::PersistOp;
 pub use registry::{DriverConfig, SpaceHandle, Spaces};

@@ -10,7 +10,7 @@ use sim::RegionId;
 use super::commands::{Command, Outbound, RegionCommand};
 use super::persist::PersistOp;
 use super::space::{Client, SpaceLoop};
-use crate::cluster::{AvatarRecord, RegionKey, RegionSnapshot, Sink};
+use crate::cluster::{AvatarRecord, NodeOp, RegionKey, RegionSnapshot, Sink};
 use crate::load::RegionMeter;
 use crate::ws::REGION_MOVED;
 
@@ -195,6 +195,10 @@ impl SpaceLoop {
                 continue;
             }
             self.by_entity.insert(entity, account);
+            self.node.request(NodeOp::SetPlayer {
+                space: self.space.id.clone(),
+                account,
+            });
             match self.clients.get_mut(&account) {
                 Some(c) => c.moving = None,
                 None => {
@@ -312,7 +316,10 @@ impl SpaceLoop {
                 continue;
             };
             let region = self.sim.regions().region_of(p);
-            let visible = self.interest.visible(link.observer).map_or(0, Iterator::count) as u64;
+            let visible = self
+                .interest
+                .visible(link.observer)
+                .map_or(0, Iterator::count) as u64;
             let entry = self.population.entry(region).or_default();
             entry.1 += 1;
             entry.2 += visible;

@@ -11,7 +11,7 @@ use sim::{SimConfig, TileMap};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::commands::{Command, JoinError, JoinRequest, Joined};
+use super::commands::{Command, Inspection, JoinError, JoinRequest, Joined};
 use super::persist::{PersistOp, spawn_writer};
 use super::space::{SpaceLoop, Wiring};
 use crate::cluster::NodeContext;
@@ -91,6 +91,15 @@ impl SpaceHandle {
             return Err(JoinError::Closed);
         }
         rx.await.unwrap_or(Err(JoinError::Closed))
+    }
+
+    /// The space thread's local avatars; `None` when it stopped.
+    pub async fn inspect(&self) -> Option<Inspection> {
+        let (tx, rx) = oneshot::channel();
+        if !self.send(Command::Inspect(tx)) {
+            return None;
+        }
+        rx.await.ok()
     }
 
     /// The space's last completed tick.

@@ -17,12 +17,12 @@ use sim::{EntityId, PlayerInfo, RegionId, SimConfig, SimError, Simulation, Tick,
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::oneshot;
 
-use super::commands::{Command, ConnId, JoinError, JoinRequest, Joined, Outbound};
+use super::commands::{Command, ConnId, Inspection, JoinError, JoinRequest, Joined, Outbound};
 use super::ghosts::GhostBook;
 use super::handoff::{Handoffs, foreign_moves};
 use super::persist::{PersistOp, stored_scope};
 use super::registry::DriverConfig;
-use crate::cluster::{NodeContext, NodeOp, RegionKey};
+use crate::cluster::{AvatarRecord, NodeContext, NodeOp, RegionKey};
 use crate::load::{LoadBoard, RegionMeter};
 use crate::metrics::{Metrics, RegionLabels, SpaceLabels};
 
@@ -269,6 +269,19 @@ impl SpaceLoop {
                 payload,
             } => self.signal(conn, account, to, kind, payload),
             Command::Region(command) => self.on_region(command),
+            Command::Inspect(reply) => {
+                let avatars = self
+                    .sim
+                    .entities()
+                    .filter(|e| e.ghost.is_none())
+                    .map(|e| AvatarRecord::of(&e))
+                    .collect();
+                let _ = reply.send(Inspection {
+                    node: self.node.node_id.clone(),
+                    tick: self.sim.tick(),
+                    avatars,
+                });
+            }
             Command::Bus { region, bytes } => self.on_bus(region, &bytes),
             Command::Stop(_) => unreachable!("handled by run"),
         }
@@ -333,7 +346,10 @@ impl SpaceLoop {
                         let first = self.sim.map().spawns().first().copied();
                         return Err(first.map_or(JoinError::Full, |t| self.elsewhere(t)));
                     }
-                    Err(_) => return Err(JoinError::Full),
+                    Err(e) => {
+                        tracing::warn!(space = %self.space.id, account, error = %e, "cannot place a joining player");
+                        return Err(JoinError::Full);
+                    }
                 };
                 self.by_entity.insert(entity, account);
                 self.clients.insert(

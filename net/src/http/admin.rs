@@ -3,6 +3,7 @@
 //! | route | what |
 //! |---|---|
 //! | `GET /api/admin/regions` | [`NodeLoad`]: this node's id and the latest load of each region |
+//! | `GET /api/admin/spaces/{id}/avatars` | [`Inspection`]: the avatars this node simulates in a space (empty when it runs none of it) |
 //! | `POST /api/admin/regions/{space:col:row}/move` `{"node": ID}` | live move of a region to another node (asked of any node: forwarded to the owner) |
 
 use axum::extract::{Path, State};
@@ -12,6 +13,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::{MoveError, RegionKey};
+use crate::driver::Inspection;
 use crate::http::error::{ApiError, ApiJson};
 use crate::http::extract::AdminUser;
 use crate::load::NodeLoad;
@@ -22,6 +24,24 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/admin/regions", get(regions))
         .route("/api/admin/regions/{id}/move", post(move_region))
+        .route("/api/admin/spaces/{id}/avatars", get(avatars))
+}
+
+async fn avatars(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Path(id): Path<String>,
+) -> Result<Json<Inspection>, ApiError> {
+    let space = crate::http::spaces::find(&state, &id).await?;
+    let idle = || Inspection {
+        node: state.node_id.clone(),
+        tick: 0,
+        avatars: Vec::new(),
+    };
+    Ok(Json(match state.spaces.running(&space.id) {
+        Some(handle) => handle.inspect().await.unwrap_or_else(idle),
+        None => idle(),
+    }))
 }
 
 /// Body of a region move.

@@ -121,10 +121,20 @@ pub(super) async fn run(mut socket: WebSocket, state: AppState, space: String) {
         conn: player.conn,
         account: player.account,
     });
-    if let Some(refusal) = end {
-        close_with(&mut socket, refusal).await;
+    match end {
+        Some(refusal) => {
+            match &refusal.migrate {
+                Some((url, _)) => {
+                    tracing::debug!(space = %player.space, account = player.account, %url, "session migrated");
+                }
+                None => {
+                    tracing::info!(space = %player.space, account = player.account, code = refusal.code.0, reason = %refusal.message, "session closed by the server");
+                }
+            }
+            close_with(&mut socket, refusal).await;
+        }
+        None => tracing::debug!(space = %player.space, account = player.account, "session ended"),
     }
-    tracing::debug!(space = %player.space, account = player.account, "session ended");
 }
 
 /// Waits for `Hello`, authenticates, checks the space and membership, and joins.
@@ -158,11 +168,12 @@ async fn accept(
             format!("server speaks protocol {PROTOCOL_VERSION}, client {version}"),
         ));
     }
-    let account_id = match state.auth.verify(&token) {
-        Ok(identity) => identity.account,
+    // A migrate ticket says "continue here": no redirect to where the player was.
+    let (account_id, migrating) = match state.auth.verify(&token) {
+        Ok(identity) => (identity.account, false),
         // Not an access token: maybe a migrate ticket from another node.
         Err(e) => match state.spaces.node().tickets.verify(&token) {
-            Ok(ticket) => redeem_ticket(state, ticket, space_id).await?,
+            Ok(ticket) => (redeem_ticket(state, ticket, space_id).await?, true),
             Err(_) => return Err(Refusal::new(ErrorCode::UNAUTHORIZED, e.to_string())),
         },
     };
@@ -213,7 +224,7 @@ async fn accept(
         })?
         .tile_map
         .clone();
-    if let Some(url) = serving_elsewhere(state, &space.id, account.id).await? {
+    if !migrating && let Some(url) = serving_elsewhere(state, &space.id, account.id).await? {
         return Err(Refusal::migrate(url, String::new()));
     }
     let handle = state
@@ -351,7 +362,11 @@ async fn serve(
                 idle_deadline = tokio::time::Instant::now() + limits.idle_timeout;
                 let verdict = match frame {
                     Err(_) => return Some(Refusal::new(TIMEOUT, "idle for too long")),
-                    Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return None,
+                    Ok(None | Some(Ok(Message::Close(_)))) => return None,
+                    Ok(Some(Err(e))) => {
+                        tracing::debug!(space = %player.space, account = player.account, error = %e, "connection failed");
+                        return None;
+                    }
                     Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
                     Ok(Some(Ok(Message::Text(_)))) => {
                         Verdict::Bad("text_frame", "frames must be binary FlatBuffers".into())

@@ -41,7 +41,10 @@ pub fn serve_command(data_dir: &Path, port: u16) -> Command {
         .env_remove("PLAZA_CONFIG")
         .env_remove("PLAZA_JWT_SECRET")
         .env_remove("REDIS_URL")
-        .env("RUST_LOG", "info");
+        .env(
+            "RUST_LOG",
+            std::env::var("PLAZA_TEST_LOG").unwrap_or_else(|_| "info".into()),
+        );
     command
 }
 

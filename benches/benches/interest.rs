@@ -13,7 +13,9 @@
 //!   avatars with one observer per 10 avatars; throughput = observers, so criterion's
 //!   elements/s gives the per-observer cost.
 //! - `interest/rtree`: moving K points in an rstar R-tree of 100k points one by one
-//!   (remove + insert) versus bulk-loading the tree again: the basis of the bulk-load rule.
+//!   (remove + insert) versus bulk-loading the tree again. The interest manager used such a
+//!   tree until it was replaced by a flat grid (see `benches/README.md`); kept as the
+//!   comparison.
 
 use std::hint::black_box;
 use std::sync::Arc;

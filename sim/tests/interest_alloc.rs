@@ -173,3 +173,12 @@ fn no_allocation_per_observer_per_tick() {
         "observers allocated in the steady state (the rest is the R-tree)"
     );
 }
+
+/// With the grid of positions (no R-tree bulk loads), the whole steady-state tick allocates
+/// nothing at all, observers or not.
+#[test]
+fn no_allocation_at_all_in_the_steady_state() {
+    let with = run(OBSERVERS);
+    assert!(with.enters > 0 && with.updates > 0 && with.leaves > 0 && with.proximity > 0);
+    assert_eq!(with.allocs, 0, "{with:?}");
+}

@@ -246,6 +246,27 @@ fn empty_or_unfittable_input_is_a_typed_error() {
 }
 
 #[test]
+fn a_poor_model_fit_is_a_warning() {
+    // The fixture's samples with some ticks five times as long: no linear model fits.
+    let mut noisy = samples();
+    for i in [0, 3, 5, 6, 9] {
+        noisy.samples[i].tick_ms *= 5.0;
+    }
+    let r = plan(&cluster(), &noisy, Budget::new(25.0, 0.3).unwrap()).unwrap();
+    assert!(r.model.fit.rms_relative_error > 0.25, "{:?}", r.model.fit);
+    assert!(
+        matches!(r.warnings[..], [Warning::PoorFit { rms_relative_error }]
+            if rms_relative_error == r.model.fit.rms_relative_error),
+        "{:?}",
+        r.warnings
+    );
+    assert!(
+        r.table()
+            .contains("! the cost model misses the bench samples by")
+    );
+}
+
+#[test]
 fn cli_parses_capacity() {
     let cli = Cli::try_parse_from([
         "plaza",

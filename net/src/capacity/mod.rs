@@ -46,7 +46,7 @@ use std::collections::BTreeMap;
 pub use input::{InputError, collect_regions, fetch_cluster, parse_load_report};
 pub use model::{Calibration, CostModel, ModelError, TickSample, TickSamples};
 pub use placement::{Budget, Item, NodePlan, Oversized, Placement, PlacementError, place};
-pub use report::{CapacityReport, ModelSummary, NodeNow, RegionRow, Totals, Warning};
+pub use report::{CapacityReport, ModelSummary, NodeNow, POOR_FIT, RegionRow, Totals, Warning};
 
 use crate::load::{NodeLoad, RegionLoad};
 
@@ -94,6 +94,11 @@ pub fn plan(
         .into_iter()
         .map(|region| Warning::DuplicateRegion { region })
         .collect();
+    if fit.rms_relative_error > POOR_FIT {
+        warnings.push(Warning::PoorFit {
+            rms_relative_error: fit.rms_relative_error,
+        });
+    }
     if !calibration.is_calibrated() {
         warnings.push(Warning::Uncalibrated);
     }

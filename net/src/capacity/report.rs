@@ -8,6 +8,9 @@ use serde::Serialize;
 use super::model::{Calibration, CostModel};
 use super::placement::{Budget, NodePlan};
 
+/// Relative fit error above which the report warns ([`Warning::PoorFit`]).
+pub const POOR_FIT: f64 = 0.25;
+
 /// Everything `plaza capacity` found and recommends.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CapacityReport {
@@ -114,6 +117,13 @@ pub enum Warning {
     /// No region had both a measured tick time and a non-zero prediction: the predictions
     /// are the bench machine's, not scaled to the live one.
     Uncalibrated,
+    /// The model misses the bench samples by more than [`POOR_FIT`] (rms relative error):
+    /// the samples do not follow the model's shape (or were measured on a busy machine),
+    /// so predictions are rough.
+    PoorFit {
+        /// Root mean square of the fit's relative errors.
+        rms_relative_error: f64,
+    },
     /// Two nodes reported the same region (it moved while the report was taken); the one
     /// with the higher lease epoch was kept.
     DuplicateRegion {
@@ -146,6 +156,12 @@ impl fmt::Display for Warning {
             Warning::Uncalibrated => f.write_str(
                 "no region had a measured tick time: predictions use the bench machine's \
                  costs, uncalibrated",
+            ),
+            Warning::PoorFit { rms_relative_error } => write!(
+                f,
+                "the cost model misses the bench samples by {:.0} % (rms): they do not follow \
+                 its shape or were measured on a busy machine; predictions are rough",
+                rms_relative_error * 100.0
             ),
             Warning::DuplicateRegion { region } => write!(
                 f,

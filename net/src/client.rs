@@ -217,12 +217,17 @@ impl PlazaClient {
         self.send_raw(encode_client(message)).await
     }
 
-    /// Sends a movement input with the next sequence number; returns it.
+    /// Sends a movement input with the next sequence number; returns it. A connection that
+    /// the server is closing (it may be sending a `Migrate`) does not fail the call: the
+    /// input stays unacknowledged and is re-sent to the next node; the next read tells
+    /// whether the connection is really gone.
     pub async fn input(&mut self, input: Input) -> Result<u32, ClientError> {
         self.seq += 1;
         let seq = self.seq;
         self.unacked.push_back((seq, input));
-        self.send(&ClientMessage::Input { seq, input }).await?;
+        if let Err(e) = self.send(&ClientMessage::Input { seq, input }).await {
+            tracing::debug!(error = %e, seq, "input not sent; kept for re-sending");
+        }
         Ok(seq)
     }
 
@@ -269,7 +274,11 @@ impl PlazaClient {
                     self.unacked.pop_front();
                 }
                 let tick = snap.tick;
-                self.send(&ClientMessage::Ack { tick }).await?;
+                // A failed ack is not fatal: frames already received (a `Migrate`) are
+                // still read; the next read reports a connection that is really gone.
+                if let Err(e) = self.send(&ClientMessage::Ack { tick }).await {
+                    tracing::debug!(error = %e, tick, "ack not sent");
+                }
             }
             ServerMessage::Migrate { url, ticket } => {
                 let url = if url.is_empty() {

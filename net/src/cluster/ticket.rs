@@ -142,7 +142,10 @@ mod tests {
                 exp: u64::MAX / 2,
             })
             .unwrap();
-        assert!(tickets.verify(&access).is_err(), "an access token is not a ticket");
+        assert!(
+            tickets.verify(&access).is_err(),
+            "an access token is not a ticket"
+        );
         let other = Tickets::new(b"another secret, 32 bytes long!!!");
         assert_eq!(other.verify(&t), Err(AuthError::BadSignature));
         assert_eq!(tickets.verify("nonsense"), Err(AuthError::Malformed));

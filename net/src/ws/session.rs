@@ -526,8 +526,15 @@ async fn close_with(socket: &mut WebSocket, refusal: Refusal) {
     let _ = socket.send(Message::Close(None)).await;
     // Finish the closing handshake: read (and drop) what the client still sends until its
     // Close. Dropping a socket with unread bytes makes the kernel reset the connection, and
-    // the reset can discard the Error frame before the client reads it.
-    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+    // the reset can discard the Error frame before the client reads it. A migrating player
+    // must read its `Migrate` to go on at all, so a busy client gets as long as its ticket
+    // lives.
+    let grace = if refusal.migrate.is_some() {
+        TICKET_TTL
+    } else {
+        CLOSE_GRACE
+    };
+    let _ = tokio::time::timeout(grace, async {
         while let Some(Ok(message)) = socket.recv().await {
             if matches!(message, Message::Close(_)) {
                 break;

@@ -92,7 +92,8 @@ fn is_space_id(space: &str) -> bool {
 ///
 /// Layout (`P` = prefix, `R` = a [`RegionKey`]):
 /// channels `P:ch:region:R`, `P:ch:node:N`; keys `P:lease:R`, `P:epoch:R`, `P:alive:N`,
-/// `P:nodes`, `P:players:SPACE`, `P:pins`, `P:node-number`, `P:once:ID`.
+/// `P:nodes`, `P:players:SPACE`, `P:pins`, `P:node-number`, `P:once:ID`, `P:spaces`,
+/// `P:handover:R`.
 #[derive(Clone, Debug)]
 pub struct Keys {
     prefix: String,

@@ -28,8 +28,10 @@ use crate::ws::HANDOFF_REFUSED;
 
 /// Ticks the source waits for an answer before the avatar stays where it is.
 pub(super) const OFFER_TIMEOUT_TICKS: u64 = 20;
-/// Ticks the target keeps an accepted avatar that neither a commit nor its player claimed.
-pub(super) const ACCEPT_TIMEOUT_TICKS: u64 = 200;
+/// How long the target keeps an accepted avatar that its player has not claimed: as long
+/// as the player's ticket is valid, and a little more.
+pub(super) const ACCEPT_TIMEOUT: std::time::Duration =
+    crate::cluster::TICKET_TTL.saturating_add(std::time::Duration::from_secs(5));
 
 /// An avatar offered to another node.
 #[derive(Debug)]
@@ -188,7 +190,7 @@ impl SpaceLoop {
                                 account,
                                 entity: offer.id,
                                 from: offer.from,
-                                deadline: self.sim.tick() + ACCEPT_TIMEOUT_TICKS,
+                                deadline: self.sim.tick() + self.config.ticks(ACCEPT_TIMEOUT),
                             },
                         );
                         self.node.request(NodeOp::SetPlayer {
@@ -257,7 +259,7 @@ impl SpaceLoop {
                 name: offer.player.name.clone(),
                 conn: super::commands::ConnId(0),
                 link: None,
-                expires_at: Some(self.sim.tick() + ACCEPT_TIMEOUT_TICKS),
+                expires_at: Some(self.sim.tick() + self.config.ticks(ACCEPT_TIMEOUT)),
                 last_saved: None,
                 handoff: None,
                 moving: None,
@@ -357,7 +359,7 @@ impl SpaceLoop {
         }
         self.handoffs
             .abandoned
-            .retain(|_, (_, at)| tick < *at + ACCEPT_TIMEOUT_TICKS);
+            .retain(|_, (_, at)| tick < *at + self.config.ticks(ACCEPT_TIMEOUT));
         self.handoffs.incoming.retain(|_, i| tick < i.deadline);
     }
 }

@@ -83,7 +83,10 @@ async fn move_region(
     if owner.node != node.node_id {
         // Ask the owner (the caller's admin token is valid on every node).
         let url = format!("{}/api/admin/regions/{id}/move", owner.url);
-        let mut forward = reqwest::Client::new().post(url).json(&request);
+        let mut forward = reqwest::Client::new()
+            .post(url)
+            .timeout(std::time::Duration::from_secs(30))
+            .json(&request);
         if let Some(auth) = headers.get(axum::http::header::AUTHORIZATION) {
             forward = forward.header(axum::http::header::AUTHORIZATION, auth.as_bytes());
         }

@@ -19,6 +19,6 @@ pub const UNAVAILABLE: ErrorCode = ErrorCode(14);
 /// A move across a region border was refused (the other node refused it, did not answer,
 /// or the cluster bus is down); the avatar stays where it was.
 pub const HANDOFF_REFUSED: ErrorCode = ErrorCode(15);
-/// The player's region moved to another node and the move did not complete; reconnect
+/// This node lost the lease of the player's region (another node serves it now); reconnect
 /// through `GET /api/spaces/{id}/route`.
 pub const REGION_MOVED: ErrorCode = ErrorCode(16);

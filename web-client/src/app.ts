@@ -216,6 +216,8 @@ async function showSpace(id: string): Promise<void> {
   const r = root();
   clear(r);
   const err = errorBox();
+  const notice = h('p', { id: 'notice', class: 'notice', role: 'status' });
+  let noticeTimer: ReturnType<typeof setTimeout> | null = null;
   r.append(h('div', { class: 'loading' }, h('p', {}, 'Joining…'), err));
   let space: Space;
   let wsUrl = defaultWsUrl(id);
@@ -283,7 +285,7 @@ async function showSpace(id: string): Promise<void> {
         leaveBtn,
       ),
       videos,
-      h('main', {}, canvas, nearBadge, debug, err),
+      h('main', {}, canvas, nearBadge, debug, notice, err),
       h(
         'aside',
         {},
@@ -302,6 +304,7 @@ async function showSpace(id: string): Promise<void> {
     renderer,
     wsUrl,
     token,
+    space: id,
     ticksPerTile: numberField(space, 'ticks_per_tile') ?? undefined,
     aoiRadius: numberField(space, 'aoi_radius'),
     videoContainer: videos,
@@ -311,6 +314,11 @@ async function showSpace(id: string): Promise<void> {
       if (what === 'status') status.textContent = game.status + (game.statusDetail ? ` (${game.statusDetail})` : '');
     },
     onError: (msg) => (err.textContent = msg),
+    onNotice: (msg) => {
+      notice.textContent = msg;
+      if (noticeTimer) clearTimeout(noticeTimer);
+      noticeTimer = setTimeout(() => (notice.textContent = ''), 4000);
+    },
   });
   currentGame = game;
   expose(location.pathname);
@@ -402,6 +410,7 @@ async function showSpace(id: string): Promise<void> {
   game.stop = () => {
     origStop();
     clearInterval(debugTimer);
+    if (noticeTimer) clearTimeout(noticeTimer);
     window.removeEventListener('keydown', onKeyDown);
     window.removeEventListener('keyup', onKeyUp);
     window.removeEventListener('blur', onBlur);

@@ -2,7 +2,7 @@
 // the others' interpolation tracks, input, chat, proximity, video and the debug numbers.
 // Rendering and the DOM panels live in app.ts; this class owns the state and the loops.
 
-import { Connection } from './connection';
+import { Connection, HANDOFF_REFUSED, REGION_MOVED, UNAVAILABLE } from './connection';
 import { Track, ServerClock } from './interp';
 import type { WorldMap } from './map';
 import { MirrorHistory } from './mirror';
@@ -27,12 +27,16 @@ export interface GameOptions {
   renderer: Renderer;
   wsUrl: string;
   token: string;
+  /** The space id (reconnects ask `/api/spaces/{id}/route` where to go). */
+  space?: string;
   ticksPerTile?: number;
   aoiRadius?: number | null;
   videoContainer: HTMLElement;
   /** Something changed that the panels show (people, chat, near, status). */
   onChange(what: 'people' | 'chat' | 'near' | 'status' | 'video'): void;
   onError(message: string): void;
+  /** A passing, non-fatal notice (a refused move across a region border). */
+  onNotice?(message: string): void;
 }
 
 export interface DebugStats {
@@ -83,6 +87,8 @@ export class Game {
   me: bigint | null = null;
   status: 'connecting' | 'open' | 'reconnecting' | 'closed' = 'connecting';
   statusDetail = '';
+  /** The last non-fatal notice (HANDOFF_REFUSED). */
+  notice = '';
   near = new Set<bigint>();
   chat: ChatLine[] = [];
   ping: number | null = null;
@@ -101,7 +107,7 @@ export class Game {
       changed: () => opts.onChange('video'),
     });
     this.conn = new Connection(
-      { url: opts.wsUrl, token: opts.token },
+      { url: opts.wsUrl, token: opts.token, space: opts.space },
       {
         message: (m) => this.onMessage(m),
         status: (s, d) => {
@@ -367,7 +373,19 @@ export class Game {
         break; // the connection follows it; the next Welcome resyncs
       case 'error':
         // NOT_NEAR (5): a late signal to a peer that just went far; expected, not shown.
-        if (m.code !== 5) this.opts.onError(`${m.message} (code ${m.code})`);
+        if (m.code === 5) break;
+        if (m.code === HANDOFF_REFUSED) {
+          // The avatar stays where it was and the connection stays open: say why, move on
+          // (the next snapshot corrects our prediction; a click-walk across would retry).
+          this.notice = m.message || 'you cannot cross into that region right now';
+          this.cancelWalk();
+          if (this.opts.onNotice) this.opts.onNotice(this.notice);
+          else this.opts.onError(this.notice);
+          break;
+        }
+        // The connection reconnects through /route; the status line says so.
+        if (m.code === REGION_MOVED || m.code === UNAVAILABLE) break;
+        this.opts.onError(`${m.message} (code ${m.code})`);
         break;
       case 'pong':
         this.ping = performance.now() - m.clientTime;
@@ -509,6 +527,8 @@ export class Game {
     const rt = this.clock.renderTick(now);
     return {
       status: this.status,
+      statusDetail: this.statusDetail,
+      notice: this.notice,
       me: this.me?.toString() ?? null,
       space: this.spaceId,
       tile: this.myTile(),

@@ -3,42 +3,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ServerBody } from '../src/generated/plaza/server/server-body.js';
 import { ServerMessage } from '../src/generated/plaza/server/server-message.js';
 import { Welcome } from '../src/generated/plaza/server/welcome.js';
-import { Migrate } from '../src/generated/plaza/server/migrate.js';
-import { Error as WireError } from '../src/generated/plaza/server/error.js';
 import { Connection } from '../src/connection';
-import { decodeClient, PROTOCOL_VERSION, type ServerMsg } from '../src/protocol';
-
-/** An in-memory WebSocket: records what the client sends, lets the test play the server. */
-class FakeSocket {
-  static all: FakeSocket[] = [];
-  binaryType = 'blob';
-  readyState = 0;
-  sent: ReturnType<typeof decodeClient>[] = [];
-  onopen: (() => void) | null = null;
-  onmessage: ((ev: { data: ArrayBuffer }) => void) | null = null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
-  onerror: (() => void) | null = null;
-  constructor(readonly url: string) {
-    FakeSocket.all.push(this);
-  }
-  send(bytes: Uint8Array) {
-    this.sent.push(decodeClient(bytes));
-  }
-  close(code = 1000, reason = '') {
-    if (this.readyState === 3) return;
-    this.readyState = 3;
-    this.onclose?.({ code, reason });
-  }
-  // --- server side ---
-  open() {
-    this.readyState = 1;
-    this.onopen?.();
-  }
-  deliver(bytes: Uint8Array) {
-    const copy = bytes.slice().buffer;
-    this.onmessage?.({ data: copy });
-  }
-}
+import { PROTOCOL_VERSION, type ServerMsg } from '../src/protocol';
+import { error, FakeSocket, migrate } from './fake-socket';
 
 function welcome(entity: bigint): Uint8Array {
   const b = new flatbuffers.Builder(64);
@@ -51,20 +18,6 @@ function welcome(entity: bigint): Uint8Array {
   Welcome.addMap(b, mp);
   const w = Welcome.endWelcome(b);
   b.finish(ServerMessage.createServerMessage(b, PROTOCOL_VERSION, ServerBody.Welcome, w));
-  return b.asUint8Array();
-}
-
-function migrate(url: string, ticket: string): Uint8Array {
-  const b = new flatbuffers.Builder(64);
-  const m = Migrate.createMigrate(b, b.createString(url), b.createString(ticket));
-  b.finish(ServerMessage.createServerMessage(b, PROTOCOL_VERSION, ServerBody.Migrate, m));
-  return b.asUint8Array();
-}
-
-function error(code: number): Uint8Array {
-  const b = new flatbuffers.Builder(64);
-  const e = WireError.createError(b, code, b.createString('nope'));
-  b.finish(ServerMessage.createServerMessage(b, PROTOCOL_VERSION, ServerBody.Error, e));
   return b.asUint8Array();
 }
 

@@ -375,8 +375,9 @@ export class Game {
         // NOT_NEAR (5): a late signal to a peer that just went far; expected, not shown.
         if (m.code === 5) break;
         if (m.code === HANDOFF_REFUSED) {
-          // The avatar stays where it was and the connection stays open: say why, move on
-          // (the next snapshot corrects our prediction; a click-walk across would retry).
+          // The avatar stays where it was and the connection stays open: say why and stop a
+          // click-walk (crossing again now would be refused again); the server state corrects
+          // our prediction.
           this.notice = m.message || 'you cannot cross into that region right now';
           this.cancelWalk();
           if (this.opts.onNotice) this.opts.onNotice(this.notice);

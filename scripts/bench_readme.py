@@ -130,7 +130,18 @@ def git(*args):
 def commit():
     """The commit measured, and whether the measured crates had uncommitted changes."""
     head = git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain", "--untracked-files=no", "sim", "schema", "net", "benches")
+    dirty = git(
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "sim",
+        "schema",
+        "net",
+        "benches",
+        # The outputs of the previous run.
+        ":(exclude)benches/README.md",
+        ":(exclude)benches/tick-samples.json",
+    )
     if dirty:
         changed = sorted({line[3:].split("/")[0] for line in dirty.splitlines()})
         return f"`{head}` with uncommitted changes in {', '.join(changed)}"

@@ -1,9 +1,12 @@
 //! One WebSocket session: Hello, join, then frames both ways until either side closes.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
+use futures_util::SinkExt;
 use glam::IVec2;
+use prometheus_client::metrics::counter::Counter;
 use schema::{
     ChatLine, ChatScope, ClientMessage, ErrorCode, PROTOCOL_VERSION, ServerMessage, decode_client,
     encode_server,
@@ -106,9 +109,8 @@ struct Player {
 }
 
 pub(super) async fn run(mut socket: WebSocket, state: AppState, space: String) {
-    let (out_tx, out_rx) = mpsc::channel(state.spaces.config().outbound_capacity);
-    let player = match accept(&mut socket, &state, &space, out_tx).await {
-        Ok(player) => player,
+    let (player, out_rx) = match accept(&mut socket, &state, &space).await {
+        Ok(joined) => joined,
         Err(refusal) => {
             count_reject(&state, &space, "refused");
             close_with(&mut socket, refusal).await;
@@ -117,10 +119,7 @@ pub(super) async fn run(mut socket: WebSocket, state: AppState, space: String) {
     };
     let labels = SpaceLabels::new(&space);
     let end = serve(&mut socket, &state, &player, out_rx, &labels).await;
-    player.handle.send(Command::Leave {
-        conn: player.conn,
-        account: player.account,
-    });
+    leave(&player.handle, player.conn, player.account);
     match end {
         Some(refusal) => {
             match &refusal.migrate {
@@ -137,13 +136,39 @@ pub(super) async fn run(mut socket: WebSocket, state: AppState, space: String) {
     }
 }
 
-/// Waits for `Hello`, authenticates, checks the space and membership, and joins.
+/// How long a join waits for room in a busy space's command queue before it is refused
+/// as unavailable (retry later).
+const JOIN_QUEUE_WAIT: Duration = Duration::from_secs(10);
+/// Pause between two tries to queue a command in a full space queue.
+const QUEUE_RETRY: Duration = Duration::from_millis(20);
+
+/// Tells the space that a joined player's connection is gone. The `Leave` must not be lost
+/// (the avatar would keep its link and be sent snapshots for ever), so when the space's
+/// queue is full it is retried from a task for a while.
+fn leave(handle: &SpaceHandle, conn: ConnId, account: i64) {
+    if handle.send(Command::Leave { conn, account }) {
+        return;
+    }
+    let handle = handle.clone();
+    tokio::spawn(async move {
+        let deadline = tokio::time::Instant::now() + JOIN_QUEUE_WAIT;
+        while tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(QUEUE_RETRY).await;
+            if handle.send(Command::Leave { conn, account }) {
+                return;
+            }
+        }
+        tracing::warn!(account, "cannot tell a busy space that a player left");
+    });
+}
+
+/// Waits for `Hello`, authenticates, checks the space and membership, and joins; returns the
+/// player and the queue of frames the space sends it.
 async fn accept(
     socket: &mut WebSocket,
     state: &AppState,
     space_id: &str,
-    out: mpsc::Sender<Outbound>,
-) -> Result<Player, Refusal> {
+) -> Result<(Player, mpsc::Receiver<Outbound>), Refusal> {
     let limits = &state.session_limits;
     let first = tokio::time::timeout(limits.hello_timeout, next_binary(socket))
         .await
@@ -227,33 +252,91 @@ async fn accept(
     if !migrating && let Some(url) = serving_elsewhere(state, &space.id, account.id).await? {
         return Err(Refusal::migrate(url, String::new()));
     }
-    let handle = state
-        .spaces
-        .handle(&space, map)
-        .ok_or_else(|| Refusal::new(SHUTTING_DOWN, "server shutting down"))?;
     let conn = ConnId::next();
-    let joined = handle
-        .join(JoinRequest {
+    // A space whose command queue is full (a join burst, or a space that is behind) refuses
+    // the join at once: wait for room rather than fail a join the space could queue.
+    let deadline = tokio::time::Instant::now() + JOIN_QUEUE_WAIT;
+    let (handle, joined, out_rx) = loop {
+        let handle = state
+            .spaces
+            .handle(&space, map.clone())
+            .ok_or_else(|| Refusal::new(SHUTTING_DOWN, "server shutting down"))?;
+        let (out, out_rx) = mpsc::channel(state.spaces.config().outbound_capacity);
+        let request = JoinRequest {
             conn,
             account: account.id,
             name: account.display_name.clone(),
             avatar: avatar_index(&account.avatar),
             saved,
             out,
-        })
+        };
+        match handle.join(request).await {
+            Ok(joined) => break (handle, joined, out_rx),
+            Err(JoinError::Closed)
+                if !state.shutdown.is_triggered() && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(QUEUE_RETRY).await;
+            }
+            Err(JoinError::Closed) if state.shutdown.is_triggered() => {
+                return Err(Refusal::new(SHUTTING_DOWN, "server shutting down"));
+            }
+            Err(JoinError::Closed) => {
+                return Err(Refusal::new(
+                    UNAVAILABLE,
+                    "the space is too busy to join right now; retry",
+                ));
+            }
+            Err(JoinError::Elsewhere(url)) => return Err(Refusal::migrate(url, String::new())),
+            Err(e) => return Err(Refusal::new(e.code(), e.to_string())),
+        }
+    };
+    let player = Player {
+        conn,
+        account: account.id,
+        space: space.id,
+        handle,
+    };
+    // Joined: from here on a failure must also take the avatar's link back.
+    match welcome_player(socket, state, &player, joined.welcome).await {
+        Ok(()) => {
+            tracing::info!(space = %player.space, account = player.account, resumed = joined.resumed, "player joined");
+            Ok((player, out_rx))
+        }
+        Err(refusal) => {
+            leave(&player.handle, player.conn, player.account);
+            Err(refusal)
+        }
+    }
+}
+
+/// Sends `Welcome` and the space's chat history, flushed once.
+async fn welcome_player(
+    socket: &mut WebSocket,
+    state: &AppState,
+    player: &Player,
+    welcome: schema::Welcome,
+) -> Result<(), Refusal> {
+    let lost = |_| Refusal::new(ErrorCode::INTERNAL, "connection lost");
+    let counter = state
+        .metrics
+        .bytes_out
+        .get_or_create(&SpaceLabels::new(&player.space))
+        .clone();
+    // The history first: when the database fails, nothing has been sent yet.
+    let history = state
+        .store
+        .chat_history(&player.space, state.store.chat_history_limit())
         .await
-        .map_err(|e| match e {
-            JoinError::Elsewhere(url) => Refusal::migrate(url, String::new()),
-            e => Refusal::new(e.code(), e.to_string()),
+        .map_err(|e| {
+            tracing::error!(error = %e, "database error during join");
+            Refusal::new(ErrorCode::INTERNAL, "internal error")
         })?;
-    let welcome = encode_server(&ServerMessage::Welcome(joined.welcome));
-    send_frame(socket, state, space_id, welcome)
+    let welcome = encode_server(&ServerMessage::Welcome(welcome));
+    counter.inc_by(welcome.len() as u64);
+    socket
+        .feed(Message::Binary(welcome.into()))
         .await
-        .map_err(|_| Refusal::new(ErrorCode::INTERNAL, "connection lost"))?;
-    let history = store
-        .chat_history(&space.id, state.store.chat_history_limit())
-        .await
-        .map_err(internal)?;
+        .map_err(lost)?;
     for line in history
         .into_iter()
         .filter(|l| l.scope == persistence::ChatScope::Space)
@@ -265,17 +348,13 @@ async fn accept(
             scope: ChatScope::Space,
             time: u64::try_from(line.sent_at).unwrap_or(0),
         }));
-        send_frame(socket, state, space_id, frame)
+        counter.inc_by(frame.len() as u64);
+        socket
+            .feed(Message::Binary(frame.into()))
             .await
-            .map_err(|_| Refusal::new(ErrorCode::INTERNAL, "connection lost"))?;
+            .map_err(lost)?;
     }
-    tracing::info!(space = %space.id, account = account.id, resumed = joined.resumed, "player joined");
-    Ok(Player {
-        conn,
-        account: account.id,
-        space: space.id,
-        handle,
-    })
+    socket.flush().await.map_err(lost)
 }
 
 /// The account of a verified migrate ticket for `space`, consumed (single use).
@@ -330,6 +409,9 @@ async fn serving_elsewhere(
     Ok(live.get(&serving).cloned())
 }
 
+/// Most queued frames written before one flush (the outbound queue holds 256 by default).
+const MAX_BATCH: usize = 256;
+
 /// Relays frames both ways. Returns the reason to send when the server ends the session.
 async fn serve(
     socket: &mut WebSocket,
@@ -341,45 +423,81 @@ async fn serve(
     let limits = &state.session_limits;
     let buckets = ConnLimits::new(limits);
     let (mut bad_frames, mut violations) = (0u32, 0u32);
-    // Idle = nothing received: frames sent to the client do not count.
-    let mut idle_deadline = tokio::time::Instant::now() + limits.idle_timeout;
+    // The counters of this space, looked up once (not per frame).
+    let counters = Counters {
+        bytes_in: state.metrics.bytes_in.get_or_create(labels).clone(),
+        bytes_out: state.metrics.bytes_out.get_or_create(labels).clone(),
+    };
+    // Idle = nothing received: frames sent to the client do not count. One timer for the
+    // whole session: a received frame only notes the time, and the timer, when it fires,
+    // is moved to the real deadline (no timer is created or reset per frame).
+    let mut last_received = tokio::time::Instant::now();
+    let idle = tokio::time::sleep(limits.idle_timeout);
+    tokio::pin!(idle);
+    // Messages the space's full queue did not take yet, and the timer that retries them.
+    let mut held = Held::default();
+    let retry = tokio::time::sleep(QUEUE_RETRY);
+    tokio::pin!(retry);
+    let mut retry_armed = false;
     loop {
+        if !retry_armed && !held.is_empty() {
+            retry
+                .as_mut()
+                .reset(tokio::time::Instant::now() + QUEUE_RETRY);
+            retry_armed = true;
+        }
         tokio::select! {
+            () = &mut retry, if retry_armed => {
+                retry_armed = false;
+                held.retry(player);
+            }
             _ = state.shutdown.wait() => {
                 return Some(Refusal::new(SHUTTING_DOWN, "server shutting down"));
             }
-            out = out_rx.recv() => match out {
-                Some(Outbound::Frame(bytes)) => {
-                    if send_frame(socket, state, &player.space, bytes).await.is_err() {
-                        return None;
-                    }
+            () = &mut idle => {
+                let deadline = last_received + limits.idle_timeout;
+                if tokio::time::Instant::now() >= deadline {
+                    return Some(Refusal::new(TIMEOUT, "idle for too long"));
                 }
-                Some(Outbound::Close { code, message }) => return Some(Refusal::new(code, message)),
-                Some(Outbound::Migrate { url, ticket }) => return Some(Refusal::migrate(url, ticket)),
+                idle.as_mut().reset(deadline);
+            }
+            out = out_rx.recv() => match out {
+                Some(first) => match write_queued(socket, &counters, first, &mut out_rx).await {
+                    Ok(None) => {}
+                    Ok(Some(refusal)) => return Some(refusal),
+                    Err(_) => return None,
+                },
                 None => return Some(Refusal::new(TOO_SLOW, "dropped: the connection could not keep up")),
             },
-            frame = tokio::time::timeout_at(idle_deadline, socket.recv()) => {
-                idle_deadline = tokio::time::Instant::now() + limits.idle_timeout;
+            frame = socket.recv() => {
+                last_received = tokio::time::Instant::now();
                 let verdict = match frame {
-                    Err(_) => return Some(Refusal::new(TIMEOUT, "idle for too long")),
-                    Ok(None | Some(Ok(Message::Close(_)))) => return None,
-                    Ok(Some(Err(e))) => {
+                    None | Some(Ok(Message::Close(_))) => return None,
+                    Some(Err(e)) => {
                         tracing::debug!(space = %player.space, account = player.account, error = %e, "connection failed");
                         return None;
                     }
-                    Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
-                    Ok(Some(Ok(Message::Text(_)))) => {
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Text(_))) => {
                         Verdict::Bad("text_frame", "frames must be binary FlatBuffers".into())
                     }
-                    Ok(Some(Ok(Message::Binary(bytes)))) => {
-                        state.metrics.bytes_in.get_or_create(labels).inc_by(bytes.len() as u64);
-                        handle_frame(state, player, &buckets, &bytes)
+                    Some(Ok(Message::Binary(bytes))) => {
+                        counters.bytes_in.inc_by(bytes.len() as u64);
+                        handle_frame(player, &buckets, &bytes)
                     }
                 };
                 match verdict {
-                    Verdict::Ok => {}
+                    Verdict::Forward(pending) => {
+                        if !held.forward(player, pending) {
+                            count_reject(state, &player.space, "space_busy");
+                            let frame = error_frame(ErrorCode::RATE_LIMITED, "space is busy; message dropped");
+                            if send_counted(socket, &counters, frame).await.is_err() {
+                                return None;
+                            }
+                        }
+                    }
                     Verdict::Reply(frame) => {
-                        if send_frame(socket, state, &player.space, frame).await.is_err() {
+                        if send_counted(socket, &counters, frame).await.is_err() {
                             return None;
                         }
                     }
@@ -389,7 +507,7 @@ async fn serve(
                         if bad_frames > limits.max_bad_frames {
                             return Some(Refusal::new(ErrorCode::BAD_MESSAGE, "too many bad frames"));
                         }
-                        let _ = send_frame(socket, state, &player.space, error_frame(ErrorCode::BAD_MESSAGE, &reason)).await;
+                        let _ = send_counted(socket, &counters, error_frame(ErrorCode::BAD_MESSAGE, &reason)).await;
                     }
                     Verdict::Limited(what) => {
                         violations += 1;
@@ -397,7 +515,7 @@ async fn serve(
                         if violations > limits.max_rate_violations {
                             return Some(Refusal::new(ErrorCode::RATE_LIMITED, "flood: too many messages"));
                         }
-                        let _ = send_frame(socket, state, &player.space, error_frame(ErrorCode::RATE_LIMITED, &format!("too many {what}; slow down"))).await;
+                        let _ = send_counted(socket, &counters, error_frame(ErrorCode::RATE_LIMITED, &format!("too many {what}; slow down"))).await;
                     }
                 }
             }
@@ -405,8 +523,67 @@ async fn serve(
     }
 }
 
+/// The space's byte counters, held by a session.
+struct Counters {
+    bytes_in: Counter,
+    bytes_out: Counter,
+}
+
+/// Writes `first` and every frame already queued behind it (at most [`MAX_BATCH`]) with one
+/// flush. A `Close` or `Migrate` in the queue ends the batch: the frames before it are
+/// flushed, then its refusal is returned for the caller to send, as when it comes alone.
+async fn write_queued(
+    socket: &mut WebSocket,
+    counters: &Counters,
+    first: Outbound,
+    out_rx: &mut mpsc::Receiver<Outbound>,
+) -> Result<Option<Refusal>, axum::Error> {
+    let mut next = Some(first);
+    let mut written = 0usize;
+    let mut end = None;
+    while let Some(out) = next.take() {
+        match out {
+            Outbound::Frame(bytes) => {
+                let len = bytes.len() as u64;
+                socket.feed(Message::Binary(bytes.into())).await?;
+                counters.bytes_out.inc_by(len);
+                written += 1;
+            }
+            Outbound::Close { code, message } => {
+                end = Some(Refusal::new(code, message));
+                break;
+            }
+            Outbound::Migrate { url, ticket } => {
+                end = Some(Refusal::migrate(url, ticket));
+                break;
+            }
+        }
+        if written < MAX_BATCH {
+            // Empty or closed: the next `recv` waits, or reports the closed queue.
+            next = out_rx.try_recv().ok();
+        }
+    }
+    if written > 0 {
+        socket.flush().await?;
+    }
+    Ok(end)
+}
+
+/// Sends one frame (flushed) and counts its bytes.
+async fn send_counted(
+    socket: &mut WebSocket,
+    counters: &Counters,
+    bytes: Vec<u8>,
+) -> Result<(), axum::Error> {
+    let len = bytes.len() as u64;
+    socket.send(Message::Binary(bytes.into())).await?;
+    counters.bytes_out.inc_by(len);
+    Ok(())
+}
+
 enum Verdict {
-    Ok,
+    /// A message for the space.
+    Forward(Pending),
     Reply(Vec<u8>),
     /// An undecodable or invalid frame: (metric label, reason sent to the client).
     Bad(&'static str, String),
@@ -414,7 +591,7 @@ enum Verdict {
 }
 
 /// Decodes one client frame and forwards it to the space.
-fn handle_frame(state: &AppState, player: &Player, buckets: &ConnLimits, bytes: &[u8]) -> Verdict {
+fn handle_frame(player: &Player, buckets: &ConnLimits, bytes: &[u8]) -> Verdict {
     if buckets.frames.check().is_err() {
         return Verdict::Limited("messages");
     }
@@ -422,8 +599,7 @@ fn handle_frame(state: &AppState, player: &Player, buckets: &ConnLimits, bytes: 
         Ok(m) => m,
         Err(e) => return Verdict::Bad("bad_message", e.to_string()),
     };
-    let (conn, account) = (player.conn, player.account);
-    let command = match message {
+    let pending = match message {
         ClientMessage::Hello { .. } => {
             return Verdict::Bad("bad_message", "already said Hello".into());
         }
@@ -437,18 +613,9 @@ fn handle_frame(state: &AppState, player: &Player, buckets: &ConnLimits, bytes: 
             if buckets.inputs.check().is_err() {
                 return Verdict::Limited("inputs");
             }
-            Command::Input {
-                conn,
-                account,
-                seq,
-                input,
-            }
+            Pending::Input { seq, input }
         }
-        ClientMessage::Ack { tick } => Command::Ack {
-            conn,
-            account,
-            tick,
-        },
+        ClientMessage::Ack { tick } => Pending::Ack { tick },
         ClientMessage::Chat { text, scope } => {
             if buckets.chat.check().is_err() {
                 return Verdict::Limited("chat lines");
@@ -457,34 +624,124 @@ fn handle_frame(state: &AppState, player: &Player, buckets: &ConnLimits, bytes: 
             if text.is_empty() {
                 return Verdict::Bad("bad_message", "empty chat line".into());
             }
-            Command::Chat {
-                conn,
-                account,
-                text,
-                scope,
-            }
+            Pending::Chat { text, scope }
         }
         ClientMessage::Signal { to, kind, payload } => {
             if buckets.signals.check().is_err() {
                 return Verdict::Limited("signals");
             }
-            Command::Signal {
-                conn,
-                account,
-                to,
-                kind,
-                payload,
-            }
+            Pending::Signal { to, kind, payload }
         }
     };
-    if player.handle.send(command) {
-        Verdict::Ok
-    } else {
-        count_reject(state, &player.space, "space_busy");
-        Verdict::Reply(error_frame(
-            ErrorCode::RATE_LIMITED,
-            "space is busy; message dropped",
-        ))
+    Verdict::Forward(pending)
+}
+
+/// A client message for the space, kept until the space's queue takes it.
+enum Pending {
+    Input {
+        seq: u32,
+        input: sim::Input,
+    },
+    Ack {
+        tick: u64,
+    },
+    Chat {
+        text: String,
+        scope: ChatScope,
+    },
+    Signal {
+        to: sim::EntityId,
+        kind: schema::SignalKind,
+        payload: String,
+    },
+}
+
+impl Pending {
+    fn command(&self, player: &Player) -> Command {
+        let (conn, account) = (player.conn, player.account);
+        match self {
+            Pending::Input { seq, input } => Command::Input {
+                conn,
+                account,
+                seq: *seq,
+                input: *input,
+            },
+            Pending::Ack { tick } => Command::Ack {
+                conn,
+                account,
+                tick: *tick,
+            },
+            Pending::Chat { text, scope } => Command::Chat {
+                conn,
+                account,
+                text: text.clone(),
+                scope: *scope,
+            },
+            Pending::Signal { to, kind, payload } => Command::Signal {
+                conn,
+                account,
+                to: *to,
+                kind: *kind,
+                payload: payload.clone(),
+            },
+        }
+    }
+}
+
+/// Most messages (inputs, chat lines, signals) a session holds back while its space's queue
+/// is full; past that, new ones are dropped and the client is told.
+const MAX_HELD: usize = 32;
+
+/// Messages of one session that the space's full queue did not take yet, retried in order
+/// until it does: a burst the space is late to read waits here instead of being dropped.
+/// Acknowledgements are cumulative, so only the latest one is kept.
+#[derive(Default)]
+struct Held {
+    /// The latest acknowledged tick not yet delivered.
+    ack: Option<u64>,
+    /// Other messages, oldest first.
+    messages: VecDeque<Pending>,
+}
+
+impl Held {
+    fn is_empty(&self) -> bool {
+        self.ack.is_none() && self.messages.is_empty()
+    }
+
+    /// Sends `pending` to the space, after any held messages. `false`: dropped (the
+    /// session holds too many already).
+    fn forward(&mut self, player: &Player, pending: Pending) -> bool {
+        match pending {
+            Pending::Ack { tick } => {
+                self.ack = Some(self.ack.map_or(tick, |held| held.max(tick)));
+            }
+            other => {
+                if self.messages.len() >= MAX_HELD {
+                    self.retry(player);
+                    if self.messages.len() >= MAX_HELD {
+                        return false;
+                    }
+                }
+                self.messages.push_back(other);
+            }
+        }
+        self.retry(player);
+        true
+    }
+
+    /// Sends what the space's queue takes now.
+    fn retry(&mut self, player: &Player) {
+        if let Some(tick) = self.ack
+            && player.handle.send(Pending::Ack { tick }.command(player))
+        {
+            self.ack = None;
+        }
+        while let Some(next) = self.messages.front() {
+            if !player.handle.send(next.command(player)) {
+                break;
+            }
+            self.messages.pop_front();
+        }
     }
 }
 
@@ -496,22 +753,6 @@ async fn next_binary(socket: &mut WebSocket) -> Option<Vec<u8>> {
             _ => return None,
         }
     }
-}
-
-async fn send_frame(
-    socket: &mut WebSocket,
-    state: &AppState,
-    space: &str,
-    bytes: Vec<u8>,
-) -> Result<(), axum::Error> {
-    let len = bytes.len() as u64;
-    socket.send(Message::Binary(bytes.into())).await?;
-    state
-        .metrics
-        .bytes_out
-        .get_or_create(&SpaceLabels::new(space))
-        .inc_by(len);
-    Ok(())
 }
 
 fn error_frame(code: ErrorCode, message: &str) -> Vec<u8> {

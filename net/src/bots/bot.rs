@@ -15,6 +15,7 @@ use schema::{
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::behaviour::{Behaviour, Mover, Rng};
@@ -162,6 +163,9 @@ pub(crate) struct Outcome {
     pub(crate) unechoed: u64,
     /// Inputs of the measured phase that were echoed.
     pub(crate) echoed: u64,
+    /// It got its Welcome after the measured phase had started (joins were still going on
+    /// when the join grace ran out).
+    pub(crate) joined_late: bool,
 }
 
 /// Runs bot `index`: starts at `start_at`, stops at the end of the measured phase.
@@ -184,6 +188,10 @@ pub(crate) async fn run(index: usize, start_at: Instant, shared: Arc<Shared>) ->
         }
     };
     outcome.connected = true;
+    outcome.joined_late = shared
+        .phase
+        .get()
+        .is_some_and(|p| p.measured(Instant::now()));
     shared.live.connected.fetch_add(1, Ordering::Relaxed);
     shared.live.alive.fetch_add(1, Ordering::Relaxed);
     shared
@@ -268,6 +276,13 @@ fn code_name(code: ErrorCode) -> String {
     name.to_owned()
 }
 
+/// The bots' WebSocket settings: a 16 KiB read buffer instead of tungstenite's 128 KiB, which
+/// it zero-fills before every read (thousands of bots reading small frames spent most of
+/// their CPU in that memset).
+fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default().read_buffer_size(16 * 1024)
+}
+
 /// Guest login, WebSocket handshake, Hello → Welcome. Errors are error kinds.
 async fn open(index: usize, shared: &Shared) -> Result<(Socket, Welcome), String> {
     let response = shared
@@ -294,7 +309,7 @@ async fn open(index: usize, shared: &Shared) -> Result<(Socket, Welcome), String
     // TCP_NODELAY, as browsers do: small acks and inputs must not wait for Nagle.
     let (mut socket, _) = tokio::time::timeout(
         OPEN_TIMEOUT,
-        tokio_tungstenite::connect_async_with_config(url, None, true),
+        tokio_tungstenite::connect_async_with_config(url, Some(ws_config()), true),
     )
     .await
     .map_err(|_| "connect_timeout".to_owned())?

@@ -340,6 +340,8 @@ async fn swarm(config: &BotsConfig) -> Result<BotsReport, BotsError> {
         connected,
         connected_at_end,
         failed: shared.live.failed.load(Ordering::Relaxed),
+        mean_connected: totals.client_seconds / config.duration.as_secs_f64(),
+        joined_late: outcomes.iter().filter(|o| o.joined_late).count() as u64,
         protocol_errors: errors.get("protocol").copied().unwrap_or(0),
         protocol_error_samples: shared
             .protocol_samples

@@ -41,6 +41,12 @@ pub struct BotsReport {
     pub connected_at_end: u64,
     /// Bots that failed (did not connect, or lost their session).
     pub failed: u64,
+    /// Bots connected during the measured phase, on average (Σ connected seconds / its
+    /// length). Lower than `connected` when bots joined late or dropped out.
+    pub mean_connected: f64,
+    /// Bots that got their Welcome only after the measured phase had started (the phase
+    /// starts at the latest a minute after the ramp-up, joined or not).
+    pub joined_late: u64,
     /// Errors by kind (`login_rate_limited`, `connect_failed`, `refused:full`, `protocol`,
     /// `closed_early`, `server_error:rate_limited`, …).
     pub errors: BTreeMap<String, u64>,
@@ -309,6 +315,15 @@ impl BotsReport {
                 "{} / {} / {}",
                 self.connected, self.connected_at_end, self.failed
             ),
+        );
+        let late = if self.joined_late > 0 {
+            format!(" ({} joined after it started)", self.joined_late)
+        } else {
+            String::new()
+        };
+        row(
+            "connected in the measured phase",
+            format!("{:.0} on average{late}", self.mean_connected),
         );
         let errors = if self.errors.is_empty() {
             "none".to_owned()

@@ -311,6 +311,9 @@ impl Interest {
         // One pass over the observers (their data is touched once per tick); proximity
         // needs only the participant counts the pass keeps up to date.
         for i in 0..self.entries.len() {
+            if let Some(Some(next)) = self.entries.get(i + 1).map(|e| e.observer.as_ref()) {
+                next.prefetch();
+            }
             self.resolve_avatar(i);
             if let Some(o) = &mut self.entries[i].observer {
                 o.step(&self.table, &mut self.scratch, tick);

@@ -4,16 +4,19 @@ use std::collections::VecDeque;
 
 use glam::IVec2;
 
-use super::table::{NONE, Table, View};
+use super::table::{Cold, NONE, Table, View};
 use super::{AoiConfig, Delta, Enter, Leave, Slot, Update, VisibleState};
 use crate::{EntityId, Tick};
 
-/// One slot: what it shows now and what the client acknowledged.
+/// One slot: what it shows now and what the client acknowledged (one cache line).
 #[derive(Clone, Copy, Debug, Default)]
+#[repr(align(64))]
 struct SlotPair {
     current: Option<View>,
     acked: Option<View>,
 }
+
+const _: () = assert!(std::mem::size_of::<SlotPair>() == 64);
 
 /// A slot's content changed at `tick` (kept until the client acknowledges that tick).
 #[derive(Clone, Copy, Debug)]
@@ -170,6 +173,11 @@ pub(crate) struct Observer {
     /// The baseline moved since the delta was built.
     stale: bool,
     pub(crate) delta: Delta,
+    /// The player-info digest of each of `delta.enters`.
+    enter_info: Vec<u64>,
+    /// Buffers for the last delta's enters and their digests while the next one is built.
+    last_enters: Vec<Enter>,
+    last_info: Vec<u64>,
     /// Enters of earlier deltas, kept to reuse their name buffers.
     spare: Vec<Enter>,
 }
@@ -193,6 +201,9 @@ impl Observer {
             diff: Bits::default(),
             stale: true,
             delta: Delta::default(),
+            enter_info: Vec::new(),
+            last_enters: Vec::new(),
+            last_info: Vec::new(),
             spare: Vec::new(),
         }
     }
@@ -208,6 +219,20 @@ impl Observer {
     /// Number of entities in view now.
     pub(crate) fn visible_count(&self) -> usize {
         self.used.count()
+    }
+
+    /// Asks the CPU to start loading the parts of this observer's state that its next
+    /// [`Observer::step`] reads first, so that the loads overlap the previous observer's
+    /// step (each observer's state is out of cache by the time its turn comes).
+    pub(crate) fn prefetch(&self) {
+        let (log, _) = self.log.as_slices();
+        prefetch_lines(log, 2);
+        prefetch_lines(&self.vis, 4);
+        prefetch_lines(&self.diff.words, 1);
+        prefetch_lines(&self.used.words, 1);
+        prefetch_lines(&self.delta.updates, 1);
+        prefetch_lines(&self.delta.leaves, 1);
+        prefetch_lines(&self.delta.enters, 1);
     }
 
     /// Advances the observer to `tick`: visible set, field changes, delta.
@@ -326,8 +351,7 @@ impl Observer {
         let mut changed = false;
         s.leaves.sort_unstable();
         for &slot in &s.leaves {
-            self.used.free(usize::from(slot));
-            self.record(tick, slot, None);
+            self.leave(tick, slot);
             changed = true;
         }
         s.enters.sort_unstable_by_key(|c| (c.d2, c.id));
@@ -350,9 +374,18 @@ impl Observer {
         let slot = self.used.alloc();
         let rec = table.view(idx);
         self.record(tick, slot, Some(rec));
+        self.vis[usize::from(slot)] = idx;
     }
 
-    /// Sets a slot's current content and logs the change for acks.
+    /// Empties a slot (its entity left the view).
+    fn leave(&mut self, tick: Tick, slot: u16) {
+        self.used.free(usize::from(slot));
+        self.vis[usize::from(slot)] = NONE;
+        self.record(tick, slot, None);
+    }
+
+    /// Sets a slot's current content and logs the change for acks (the slot index `vis`
+    /// is the caller's).
     fn record(&mut self, tick: Tick, slot: u16, rec: Option<View>) {
         let i = usize::from(slot);
         if self.slots.len() <= i {
@@ -360,7 +393,6 @@ impl Observer {
             self.vis.resize(i + 1, NONE);
         }
         self.slots[i].current = rec;
-        self.vis[i] = rec.map_or(NONE, |r| r.idx);
         self.log.push_back(Change { tick, slot, rec });
         self.diff.set(i);
     }
@@ -429,8 +461,7 @@ impl Observer {
         for slot in 0..self.vis.len() {
             let idx = self.vis[slot];
             if idx != NONE && s.marks[idx as usize] != now {
-                self.used.free(slot);
-                self.record(tick, slot as u16, None);
+                self.leave(tick, slot as u16);
                 changed = true;
             }
         }
@@ -463,8 +494,14 @@ impl Observer {
 
     /// Rebuilds the delta from the acknowledged view to the current one.
     fn rebuild_delta(&mut self, table: &Table, tick: Tick) {
+        // The last delta's enters, by slot: one sent again (not acknowledged yet) for the
+        // same entity and player info is reused as it is, name included.
+        let mut last = std::mem::take(&mut self.last_enters);
+        std::mem::swap(&mut last, &mut self.delta.enters);
+        let mut last_info = std::mem::take(&mut self.last_info);
+        std::mem::swap(&mut last_info, &mut self.enter_info);
+        let mut last_iter = last.drain(..).zip(last_info.drain(..)).peekable();
         let d = &mut self.delta;
-        self.spare.append(&mut d.enters);
         d.updates.clear();
         d.leaves.clear();
         d.tick = tick;
@@ -477,29 +514,52 @@ impl Observer {
                 acked: a,
             } = self.slots.get(s).copied().unwrap_or_default();
             let slot = Slot(s as u16);
-            match (a, c) {
-                (None, None) => self.diff.clear(s),
-                (Some(_), None) => d.leaves.push(Leave { slot }),
-                (None, Some(c)) => push_enter(d, &mut self.spare, slot, table, c.idx),
-                (Some(a), Some(c)) if a.id != c.id || a.info != c.info => {
+            let entering = match (a, c) {
+                (None, None) => {
+                    self.diff.clear(s);
+                    None
+                }
+                (Some(_), None) => {
                     d.leaves.push(Leave { slot });
-                    push_enter(d, &mut self.spare, slot, table, c.idx);
+                    None
+                }
+                (None, Some(c)) => Some(c),
+                (Some(a), Some(c)) if a.id != c.id || a.look.info() != c.look.info() => {
+                    d.leaves.push(Leave { slot });
+                    Some(c)
                 }
                 (Some(a), Some(c)) => {
                     let u = Update {
                         slot,
                         position: (a.pos != c.pos).then_some(c.pos),
-                        target: (a.target != c.target).then_some(c.target),
-                        facing: (a.facing != c.facing).then_some(c.facing),
+                        target: (a.target != c.target).then_some(c.target.get()),
+                        facing: (a.look.facing() != c.look.facing()).then_some(c.look.facing()),
                     };
                     if u.position.is_some() || u.target.is_some() || u.facing.is_some() {
                         d.updates.push(u);
                     } else {
                         self.diff.clear(s);
                     }
+                    None
                 }
+            };
+            let Some(view) = entering else { continue };
+            while let Some((old, _)) = last_iter.next_if(|(e, _)| e.slot < slot) {
+                self.spare.push(old);
             }
+            let again = last_iter
+                .next_if(|(e, info)| {
+                    e.slot == slot && e.state.id == view.id && *info == view.look.info()
+                })
+                .map(|(e, _)| e);
+            let enter = again
+                .unwrap_or_else(|| fresh_enter(&mut self.spare, &table.cold[self.vis[s] as usize]));
+            d.enters.push(filled(enter, slot, view));
+            self.enter_info.push(view.look.info());
         }
+        self.spare.extend(last_iter.map(|(e, _)| e));
+        self.last_enters = last;
+        self.last_info = last_info;
     }
 
     /// Moves the baseline to `tick`, which must be in `(baseline, last_tick]`. The
@@ -537,28 +597,49 @@ impl Observer {
     }
 }
 
-/// Appends an enter with the entity's full state, reusing a spare name buffer.
-fn push_enter(d: &mut Delta, spare: &mut Vec<Enter>, slot: Slot, table: &Table, idx: u32) {
-    let (e, k) = (&table.ents[idx as usize], &table.cold[idx as usize]);
+/// Prefetches the first `lines` cache lines of `data` (fewer when it is shorter).
+#[allow(unsafe_code)]
+fn prefetch_lines<T>(data: &[T], lines: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let bytes = std::mem::size_of_val(data);
+        let base = data.as_ptr().cast::<i8>();
+        for k in 0..lines.min(bytes.div_ceil(64)) {
+            // SAFETY: a prefetch is a hint; it never faults and reads nothing visible.
+            // The address lies within `data` anyway.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(k * 64)) };
+        }
+    }
+}
+
+/// An enter with `cold`'s player info, in a spare entry when there is one (its name
+/// buffer is reused).
+fn fresh_enter(spare: &mut Vec<Enter>, cold: &Cold) -> Enter {
     let mut enter = spare.pop().unwrap_or_else(|| Enter {
-        slot,
+        slot: Slot(0),
         state: VisibleState {
-            id: e.id,
-            position: e.pos,
+            id: EntityId(std::num::NonZeroU64::MIN),
+            position: IVec2::ZERO,
             target: None,
             facing: None,
             avatar: 0,
             name: String::new(),
         },
     });
+    enter.state.avatar = cold.avatar;
+    enter.state.name.clear();
+    enter.state.name.push_str(&cold.name);
+    enter
+}
+
+/// `enter` at `slot` with the state of `view` (its player info is set already).
+fn filled(mut enter: Enter, slot: Slot, view: View) -> Enter {
     enter.slot = slot;
     let st = &mut enter.state;
-    st.id = e.id;
-    st.position = e.pos;
-    st.target = e.target;
-    st.facing = e.facing;
-    st.avatar = k.avatar;
-    st.name.clear();
-    st.name.push_str(&k.name);
-    d.enters.push(enter);
+    st.id = view.id;
+    st.position = view.pos;
+    st.target = view.target.get();
+    st.facing = view.look.facing();
+    enter
 }

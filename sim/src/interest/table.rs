@@ -40,15 +40,54 @@ pub(crate) struct Cold {
     pub(crate) peers: Vec<u32>,
 }
 
-/// An entity as an observer's slot shows it: what a delta compares.
+/// An entity as an observer's slot shows it: what a delta compares. 32 bytes, so that a
+/// slot's current and acknowledged views share one cache line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct View {
     pub(crate) id: EntityId,
-    pub(crate) idx: u32,
     pub(crate) pos: IVec2,
-    pub(crate) target: Option<IVec2>,
-    pub(crate) facing: Option<Direction>,
-    pub(crate) info: u64,
+    pub(crate) target: Target,
+    pub(crate) look: Look,
+}
+
+/// A movement target in 8 bytes (`Option<IVec2>` takes 12): no tile lies at `NO_TARGET`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Target(IVec2);
+
+impl Target {
+    const NO_TARGET: IVec2 = IVec2::MIN;
+
+    fn new(target: Option<IVec2>) -> Target {
+        Target(target.unwrap_or(Target::NO_TARGET))
+    }
+
+    /// The target tile, if any.
+    pub(crate) fn get(self) -> Option<IVec2> {
+        (self.0 != Target::NO_TARGET).then_some(self.0)
+    }
+}
+
+/// The player info's digest and the facing in 8 bytes: the top 56 bits of the digest of
+/// `(avatar, name)` above the facing's code (low byte, `0xFF` for none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Look(u64);
+
+impl Look {
+    const NO_FACING: u64 = 0xFF;
+
+    fn new(info: u64, facing: Option<Direction>) -> Look {
+        Look((info & !0xFF) | facing.map_or(Look::NO_FACING, |d| u64::from(d.code())))
+    }
+
+    /// The player-info digest (56 bits).
+    pub(crate) fn info(self) -> u64 {
+        self.0 >> 8
+    }
+
+    /// The facing.
+    pub(crate) fn facing(self) -> Option<Direction> {
+        Direction::from_code((self.0 & 0xFF) as u8)
+    }
 }
 
 /// An entity that changed in the current epoch, as listed in the change grid (its full
@@ -108,11 +147,9 @@ impl Cells {
             n,
             View {
                 id: EntityId(std::num::NonZeroU64::MIN),
-                idx: NONE,
                 pos: IVec2::ZERO,
-                target: None,
-                facing: None,
-                info: 0,
+                target: Target::new(None),
+                look: Look::new(0, None),
             },
         );
         let (touched, items, views) = (&self.touched, &mut self.items, &mut self.views);
@@ -128,7 +165,7 @@ impl Cells {
                     pos: e.pos,
                     alive: e.alive,
                 };
-                views[at] = View::of(e, idx);
+                views[at] = View::of(e);
             },
         );
     }
@@ -161,14 +198,12 @@ impl Cells {
 }
 
 impl View {
-    fn of(e: &Ent, idx: u32) -> View {
+    fn of(e: &Ent) -> View {
         View {
             id: e.id,
-            idx,
             pos: e.pos,
-            target: e.target,
-            facing: e.facing,
-            info: e.info,
+            target: Target::new(e.target),
+            look: Look::new(e.info, e.facing),
         }
     }
 }
@@ -212,7 +247,7 @@ impl Table {
 
     /// What an observer's slot shows of entity `idx`.
     pub(crate) fn view(&self, idx: u32) -> View {
-        View::of(&self.ents[idx as usize], idx)
+        View::of(&self.ents[idx as usize])
     }
 
     /// Whether entity `idx` had a visible change (or appeared or died) in this epoch.

@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: check-schema fuzz run test lint test-rust bench web-client test-web
+.PHONY: check-schema fuzz run test lint test-rust bench web-client test-web capacity-check
 
 run: web-client
 	$(CARGO) run --release -p net --bin plaza -- serve
@@ -21,6 +21,12 @@ test-rust:
 # server, and the figures into benches/README.md (scripts/bench.sh; ~15 min).
 bench:
 	CARGO="$(CARGO)" bash scripts/bench.sh
+
+# Issue 9's capacity check: 2 cluster nodes under an uneven bot load, `plaza capacity` on the
+# recording, its placement applied live, predicted vs measured tick per node (needs Redis and
+# PostgreSQL; ~5 min; not part of `make test`). scripts/capacity_check.sh.
+capacity-check:
+	CARGO="$(CARGO)" bash scripts/capacity_check.sh
 
 # The browser client: npm ci + vite build into web-client/dist (served by `plaza serve`).
 web-client:

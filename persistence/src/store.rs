@@ -9,7 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use crate::model::{
     Account, AccountId, ChatMessage, Credentials, Membership, NewChatMessage, NewSpace, Position,
@@ -71,6 +73,11 @@ enum Pool {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: Pool,
+    /// SQLite file: a one-connection pool that every write goes through. SQLite lets one
+    /// writer in at a time; writers queued here wait their turn in order, instead of
+    /// contending for the file lock in SQLite's busy handler (which sleeps in steps of up to
+    /// 100 ms, so a burst of joins took seconds per INSERT). `None`: writes use `pool`.
+    sqlite_writer: Option<SqlitePool>,
     chat_history: u32,
 }
 
@@ -79,6 +86,19 @@ macro_rules! with_pool {
     ($store:expr, |$p:ident| $body:expr) => {
         match &$store.pool {
             Pool::Sqlite($p) => $body,
+            Pool::Postgres($p) => $body,
+        }
+    };
+}
+
+/// [`with_pool!`] for statements that write: on SQLite, `$p` is the writer pool.
+macro_rules! with_write_pool {
+    ($store:expr, |$p:ident| $body:expr) => {
+        match &$store.pool {
+            Pool::Sqlite(pool) => {
+                let $p = $store.sqlite_writer.as_ref().unwrap_or(pool);
+                $body
+            }
             Pool::Postgres($p) => $body,
         }
     };
@@ -245,6 +265,10 @@ impl Store {
             let mut opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
+                // In WAL mode NORMAL syncs at checkpoints, not at every commit: the file
+                // cannot be corrupted, and a power cut loses at most the last commits (an
+                // application crash loses nothing). FULL cost an fsync per join and chat line.
+                .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
             if let Some(parent) = opts.get_filename().parent()
@@ -264,9 +288,18 @@ impl Store {
             };
             let pool = SqlitePoolOptions::new()
                 .max_connections(max)
-                .connect_with(opts)
+                .connect_with(opts.clone())
                 .await?;
-            Store::from_sqlite(pool, config.chat_history).await?
+            let mut store = Store::from_sqlite(pool, config.chat_history).await?;
+            if max > 1 {
+                store.sqlite_writer = Some(
+                    SqlitePoolOptions::new()
+                        .max_connections(1)
+                        .connect_with(opts)
+                        .await?,
+                );
+            }
+            store
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut opts = PgConnectOptions::from_str(url)?;
             if let Some(schema) = &config.pg_schema {
@@ -304,6 +337,7 @@ impl Store {
         SQLITE_MIGRATOR.run(&pool).await?;
         Ok(Store {
             pool: Pool::Sqlite(pool),
+            sqlite_writer: None,
             chat_history: chat_history.max(1),
         })
     }
@@ -313,6 +347,7 @@ impl Store {
         PG_MIGRATOR.run(&pool).await?;
         Ok(Store {
             pool: Pool::Postgres(pool),
+            sqlite_writer: None,
             chat_history: chat_history.max(1),
         })
     }
@@ -341,6 +376,9 @@ impl Store {
 
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
+        if let Some(writer) = &self.sqlite_writer {
+            writer.close().await;
+        }
         with_pool!(self, |p| p.close().await)
     }
 }
@@ -363,7 +401,7 @@ impl Store {
         const SQL: &str = "INSERT INTO accounts (username, password_hash, display_name, avatar, role, created_at) \
              VALUES (NULL, NULL, $1, '', 'guest', $2) \
              RETURNING id, username, display_name, avatar, role, created_at";
-        let row = with_pool!(self, |p| sqlx::query_as::<_, AccountRow>(SQL)
+        let row = with_write_pool!(self, |p| sqlx::query_as::<_, AccountRow>(SQL)
             .bind(display_name)
             .bind(now_ms())
             .fetch_one(p)
@@ -388,7 +426,7 @@ impl Store {
                 "a registered account cannot be a guest".into(),
             ));
         }
-        let row = with_pool!(self, |p| sqlx::query_as::<_, AccountRow>(SQL)
+        let row = with_write_pool!(self, |p| sqlx::query_as::<_, AccountRow>(SQL)
             .bind(username.to_lowercase())
             .bind(password_hash)
             .bind(display_name)
@@ -439,7 +477,7 @@ impl Store {
         const SQL: &str = "UPDATE accounts SET display_name = COALESCE($2, display_name), \
                            avatar = COALESCE($3, avatar) WHERE id = $1 \
                            RETURNING id, username, display_name, avatar, role, created_at";
-        let row = with_pool!(self, |p| sqlx::query_as::<_, AccountRow>(SQL)
+        let row = with_write_pool!(self, |p| sqlx::query_as::<_, AccountRow>(SQL)
             .bind(id)
             .bind(display_name)
             .bind(avatar)
@@ -452,7 +490,7 @@ impl Store {
     pub async fn set_role(&self, id: AccountId, role: Role) -> Result<Account, StoreError> {
         const SQL: &str = "UPDATE accounts SET role = $2 WHERE id = $1 \
                            RETURNING id, username, display_name, avatar, role, created_at";
-        let row = with_pool!(self, |p| sqlx::query_as::<_, AccountRow>(SQL)
+        let row = with_write_pool!(self, |p| sqlx::query_as::<_, AccountRow>(SQL)
             .bind(id)
             .bind(role.as_str())
             .fetch_optional(p)
@@ -478,7 +516,7 @@ impl Store {
             .ok_or_else(|| StoreError::Invalid(format!("max_players {}", new.max_players)))?;
         let id = random_id()?;
         let now = now_ms();
-        let row = with_pool!(self, |p| async {
+        let row = with_write_pool!(self, |p| async {
             let mut tx = p.begin().await?;
             let row = sqlx::query_as::<_, SpaceRow>(INSERT)
                 .bind(&id)
@@ -539,7 +577,7 @@ impl Store {
     /// Deletes a space with its memberships, chat and snapshots. False if there was none.
     pub async fn delete_space(&self, id: &str) -> Result<bool, StoreError> {
         const SQL: &str = "DELETE FROM spaces WHERE id = $1";
-        let done = with_pool!(self, |p| sqlx::query(SQL)
+        let done = with_write_pool!(self, |p| sqlx::query(SQL)
             .bind(id)
             .execute(p)
             .await
@@ -560,7 +598,7 @@ impl Store {
     ) -> Result<Membership, StoreError> {
         const INSERT: &str = "INSERT INTO memberships (space_id, account_id, joined_at) VALUES ($1, $2, $3) \
                               ON CONFLICT (space_id, account_id) DO NOTHING";
-        with_pool!(self, |p| sqlx::query(INSERT)
+        with_write_pool!(self, |p| sqlx::query(INSERT)
             .bind(space)
             .bind(account)
             .bind(now_ms())
@@ -629,7 +667,7 @@ impl Store {
             return Ok(());
         }
         let now = now_ms();
-        with_pool!(self, |p| async {
+        with_write_pool!(self, |p| async {
             let mut tx = p.begin().await?;
             for (account, pos) in positions {
                 sqlx::query(SQL)
@@ -676,7 +714,7 @@ impl Store {
         const TRIM: &str = "DELETE FROM chat_messages WHERE space_id = $1 AND id <= \
              (SELECT id FROM chat_messages WHERE space_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)";
         let keep = i64::from(self.chat_history);
-        let row = with_pool!(self, |p| async {
+        let row = with_write_pool!(self, |p| async {
             let mut tx = p.begin().await?;
             let row = sqlx::query_as::<_, ChatRow>(INSERT)
                 .bind(space)
@@ -737,7 +775,7 @@ impl Store {
              ON CONFLICT (space_id, region_col, region_row) DO UPDATE \
              SET epoch = excluded.epoch, data = excluded.data, updated_at = excluded.updated_at \
              WHERE region_snapshots.epoch <= excluded.epoch";
-        let written = with_pool!(self, |p| sqlx::query(SQL)
+        let written = with_write_pool!(self, |p| sqlx::query(SQL)
             .bind(space)
             .bind(col)
             .bind(row)

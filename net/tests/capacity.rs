@@ -1173,10 +1173,18 @@ mod cluster_check {
                 (n["node"].as_str().expect("node").to_owned(), regions)
             })
             .collect();
+        // For comparison only (not what `plaza capacity` does): each planned node's regions
+        // at their own recorded tick time, i.e. assuming a region costs what it was measured
+        // at, whatever node it runs on.
+        let recorded_ms: BTreeMap<&str, f64> = before
+            .iter()
+            .flat_map(|n| &n.regions)
+            .map(|r| (r.id.as_str(), r.tick_ms_p50))
+            .collect();
         println!();
         println!(
-            "{:<5} {:>28} {:>12} {:>12} {:>8}",
-            "node", "regions", "predicted", "measured", "error"
+            "{:<5} {:>28} {:>12} {:>12} {:>8}   {:>20}",
+            "node", "regions", "predicted", "measured", "error", "(Σ recorded, error)"
         );
         let mut rows = Vec::new();
         let mut worst: f64 = 0.0;
@@ -1190,14 +1198,21 @@ mod cluster_check {
             assert_eq!(ids_sorted, want, "node {name} runs the recommended regions");
             let error = (predicted - measured) / measured;
             worst = worst.max(error.abs());
+            let as_recorded: f64 = want
+                .iter()
+                .map(|id| recorded_ms.get(id.as_str()).copied().unwrap_or(0.0))
+                .sum();
+            let recorded_error = (as_recorded - measured) / measured;
             let regions: Vec<String> = ids
                 .iter()
                 .map(|i| i.split_once(':').map_or(i.as_str(), |x| x.1).to_owned())
                 .collect();
             println!(
-                "{name:<5} {:>28} {predicted:>9.2} ms {measured:>9.2} ms {:>+7.1}%",
+                "{name:<5} {:>28} {predicted:>9.2} ms {measured:>9.2} ms {:>+7.1}%   \
+                 ({as_recorded:>6.2} ms, {:>+6.1}%)",
                 regions.join(" "),
-                error * 100.0
+                error * 100.0,
+                recorded_error * 100.0
             );
             rows.push(json!({
                 "node": name,
@@ -1205,6 +1220,8 @@ mod cluster_check {
                 "predicted_tick_ms": predicted,
                 "measured_tick_ms": measured,
                 "error": error,
+                "sum_of_recorded_tick_ms": as_recorded,
+                "sum_of_recorded_error": recorded_error,
                 "before": {
                     "regions": measured_before.get(name).map(|v| v.1.clone()),
                     "measured_tick_ms": measured_before.get(name).map(|v| v.0),

@@ -80,6 +80,9 @@ pub struct RegionRow {
     /// Measured median tick time, in milliseconds.
     pub measured_tick_ms: f64,
     /// Calibrated model prediction, in milliseconds.
+    pub model_tick_ms: f64,
+    /// The tick time the plan counts for the region: measured when it was, else the model's
+    /// (see [`super::region_cost`]), in milliseconds.
     pub predicted_tick_ms: f64,
 }
 
@@ -94,6 +97,8 @@ pub struct Totals {
     pub clients: u64,
     /// Σ measured median tick times, in milliseconds.
     pub measured_tick_ms: f64,
+    /// Σ calibrated model predictions, in milliseconds.
+    pub model_tick_ms: f64,
     /// Σ predicted tick times, in milliseconds.
     pub predicted_tick_ms: f64,
 }
@@ -268,6 +273,7 @@ impl CapacityReport {
             "clients",
             "visible",
             "measured ms",
+            "model ms",
             "predicted ms",
         ]);
         for r in &self.regions {
@@ -284,6 +290,7 @@ impl CapacityReport {
                 r.clients.to_string(),
                 format!("{:.1}", r.mean_visible),
                 format!("{:.2}", r.measured_tick_ms),
+                format!("{:.2}", r.model_tick_ms),
                 format!("{:.2}", r.predicted_tick_ms),
             ]);
         }
@@ -296,6 +303,7 @@ impl CapacityReport {
             t.clients.to_string(),
             String::new(),
             format!("{:.2}", t.measured_tick_ms),
+            format!("{:.2}", t.model_tick_ms),
             format!("{:.2}", t.predicted_tick_ms),
         ]);
         out.push_str(&regions.render());

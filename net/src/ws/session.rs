@@ -439,6 +439,10 @@ async fn serve(
     let retry = tokio::time::sleep(QUEUE_RETRY);
     tokio::pin!(retry);
     let mut retry_armed = false;
+    // One shutdown subscription for the whole session: a new one per loop turn registered
+    // a waiter with the shutdown channel (a lock shared by every session) per frame.
+    let shutdown = state.shutdown.wait();
+    tokio::pin!(shutdown);
     loop {
         if !retry_armed && !held.is_empty() {
             retry
@@ -451,7 +455,7 @@ async fn serve(
                 retry_armed = false;
                 held.retry(player);
             }
-            _ = state.shutdown.wait() => {
+            () = &mut shutdown => {
                 return Some(Refusal::new(SHUTTING_DOWN, "server shutting down"));
             }
             () = &mut idle => {

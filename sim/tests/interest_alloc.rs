@@ -10,7 +10,6 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use glam::IVec2;
 use sim::interest::{AoiConfig, Interest, ObserverId, ProximityConfig};
@@ -18,15 +17,16 @@ use sim::{Direction, Input, PlayerInfo, SimConfig, Simulation, TileMap};
 
 struct Counting;
 
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
 thread_local! {
     static COUNTING: Cell<bool> = const { Cell::new(false) };
+    /// This thread's count (tests run in parallel threads: a shared counter would mix
+    /// another test's allocations into this one's).
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
 }
 
 fn count() {
     if COUNTING.with(Cell::get) {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        ALLOCS.with(|n| n.set(n.get() + 1));
     }
 }
 
@@ -58,11 +58,11 @@ static GLOBAL: Counting = Counting;
 
 /// Counts the allocations `f` makes on this thread.
 fn counted<T>(f: impl FnOnce() -> T) -> (T, u64) {
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = ALLOCS.with(Cell::get);
     COUNTING.with(|c| c.set(true));
     let out = f();
     COUNTING.with(|c| c.set(false));
-    (out, ALLOCS.load(Ordering::Relaxed) - before)
+    (out, ALLOCS.with(Cell::get) - before)
 }
 
 const ROWS: i32 = 40;

@@ -18,9 +18,10 @@
 //! entities, and one factor scales it to the live machine. A region whose crowd is denser
 //! than the AOI cap (every client sees the cap, but the interest update still scans the
 //! whole crowd) costs more per client than the model says, and the lighter regions less:
-//! on a 2-node cluster run (`scripts/capacity_check.sh`, benches/README.md) the calibrated
-//! model missed a node's re-measured tick time by 21–45 %, its regions' own measured times
-//! by 5–28 %.
+//! over six 2-node cluster runs (`scripts/capacity_check.sh`, benches/README.md) the worst
+//! node's re-measured tick time was missed by 24–108 % with the calibrated model, by 9–76 %
+//! with the regions' own measured times (better in every run, still not within 25 % in most:
+//! see the README for why).
 //!
 //! ```
 //! use net::capacity::{Budget, TickSample, TickSamples, plan};

@@ -33,8 +33,9 @@ pub struct RegionLoad {
     pub entities: u64,
     /// Connected clients whose avatar stands in the region.
     pub clients: u64,
-    /// Median time per tick spent on this region (its share of the sim step and interest
-    /// update, by entity count, plus its clients' delta encoding), in milliseconds.
+    /// Median CPU time per tick of the space thread spent on this region, in milliseconds:
+    /// its share of the sim step (by entity count) and of the interest update (by its
+    /// clients' visible entities), plus its own clients' deltas and encoding.
     pub tick_ms_p50: f64,
     /// 99th percentile of the same, in milliseconds.
     pub tick_ms_p99: f64,

@@ -260,26 +260,40 @@ impl SpaceLoop {
         }
     }
 
-    /// Records one tick's cost per owned region: the shared part (`shared`: sim step and
-    /// interest) split by entity count, plus each region's own clients' encoding and bytes.
-    /// Once a window is complete, counts the population and publishes the loads.
+    /// Records one tick's cost per owned region (see [`TickCost`]: the sim step split by
+    /// entities, the interest update by the visible entries of the region's clients, the
+    /// client loop by the wall-clock time each region's clients took in it), and each
+    /// region's bytes. Once a window is complete, counts the population and publishes the
+    /// loads.
     pub(super) fn meter_tick(
         &mut self,
-        shared: Duration,
+        cost: TickCost,
         per_region: &BTreeMap<RegionId, (Duration, u64)>,
     ) {
-        let total: u64 = self.population.values().map(|p| p.0).sum();
-        let owned = self.owned.len().max(1) as u32;
+        let regions: Vec<RegionId> = self.meters.keys().copied().collect();
+        let pop = |r: &RegionId| self.population.get(r).copied().unwrap_or_default();
+        let entities: Vec<u64> = regions.iter().map(|r| pop(r).0).collect();
+        // An observer's interest work grows with what it sees; a region whose clients see
+        // nothing still pays for them.
+        let views: Vec<u64> = regions.iter().map(|r| pop(r).1 + pop(r).2).collect();
+        let walls: Vec<u64> = regions
+            .iter()
+            .map(|r| per_region.get(r).map_or(0, |p| p.0.as_nanos() as u64))
+            .collect();
+        let step = split(cost.step, &entities);
+        let interest = if views.iter().any(|&v| v > 0) {
+            split(cost.interest, &views)
+        } else {
+            split(cost.interest, &entities)
+        };
+        let clients = split(cost.clients, &walls);
         let mut due = false;
-        for (region, meter) in &mut self.meters {
-            let entities = self.population.get(region).map_or(0, |p| p.0);
-            let share = if total == 0 {
-                shared / owned
-            } else {
-                shared.mul_f64(entities as f64 / total as f64)
+        for (k, region) in regions.iter().enumerate() {
+            let bytes = per_region.get(region).map_or(0, |p| p.1);
+            let Some(meter) = self.meters.get_mut(region) else {
+                continue;
             };
-            let (own, bytes) = per_region.get(region).copied().unwrap_or_default();
-            meter.record_tick(share + own);
+            meter.record_tick(step[k] + interest[k] + clients[k]);
             meter.add_bytes(bytes);
             due |= meter.is_due();
         }
@@ -324,5 +338,51 @@ impl SpaceLoop {
             entry.1 += 1;
             entry.2 += visible;
         }
+    }
+}
+
+/// One tick's CPU time on the space thread, by part.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct TickCost {
+    /// The sim step and the handoffs it started.
+    pub(super) step: Duration,
+    /// The interest update.
+    pub(super) interest: Duration,
+    /// Deltas, encoding and queueing for every client.
+    pub(super) clients: Duration,
+}
+
+/// Splits `total` in proportion to `weights` (evenly when they are all zero).
+fn split(total: Duration, weights: &[u64]) -> Vec<Duration> {
+    let sum: u128 = weights.iter().map(|&w| u128::from(w)).sum();
+    let n = weights.len().max(1) as u128;
+    weights
+        .iter()
+        .map(|&w| {
+            let nanos = match sum {
+                0 => total.as_nanos() / n,
+                _ => total.as_nanos() * u128::from(w) / sum,
+            };
+            Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_is_proportional_and_even_without_weights() {
+        let total = Duration::from_micros(900);
+        assert_eq!(
+            split(total, &[1, 2, 0, 6]),
+            [100, 200, 0, 600].map(Duration::from_micros)
+        );
+        assert_eq!(
+            split(total, &[0, 0, 0]),
+            [300; 3].map(Duration::from_micros)
+        );
+        assert!(split(total, &[]).is_empty());
     }
 }

@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use cpu_time::ThreadTime;
+
 use glam::IVec2;
 use persistence::{NewChatMessage, Position, Space};
 use schema::{
@@ -21,6 +23,7 @@ use super::commands::{Command, ConnId, Inspection, JoinError, JoinRequest, Joine
 use super::ghosts::GhostBook;
 use super::handoff::{Handoffs, foreign_moves};
 use super::persist::{PersistOp, stored_scope};
+use super::regions::TickCost;
 use super::registry::DriverConfig;
 use crate::cluster::{AvatarRecord, NodeContext, NodeOp, RegionKey};
 use crate::load::{LoadBoard, RegionMeter};
@@ -502,10 +505,12 @@ impl SpaceLoop {
 
     fn tick(&mut self) {
         let started = Instant::now();
+        let cpu = ThreadTime::now();
         let crossings = foreign_moves(self.sim.step().events);
         self.start_handoffs(crossings);
+        let step = cpu.elapsed();
         self.interest.update(&self.sim);
-        let shared = started.elapsed();
+        let interest = cpu.elapsed().saturating_sub(step);
         let tick = self.sim.tick();
         let mut slow = Vec::new();
         let mut per_region: BTreeMap<RegionId, (Duration, u64)> = BTreeMap::new();
@@ -543,6 +548,7 @@ impl SpaceLoop {
                 entry.1 += sent;
             }
         }
+        let clients = cpu.elapsed().saturating_sub(step + interest);
         self.send_proximity();
         for account in slow {
             self.drop_slow(account);
@@ -559,7 +565,12 @@ impl SpaceLoop {
             self.save_positions(false);
         }
         self.tick_out.store(tick, Ordering::Relaxed);
-        self.meter_tick(shared, &per_region);
+        let cost = TickCost {
+            step,
+            interest,
+            clients,
+        };
+        self.meter_tick(cost, &per_region);
         self.metrics
             .tick_duration
             .get_or_create(&self.labels)

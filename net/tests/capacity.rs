@@ -728,19 +728,6 @@ mod cluster_check {
         tasks
     }
 
-    /// An admin token: a guest promoted in the shared database, signed with the cluster secret.
-    async fn admin_token(store: &Store, base: &str) -> String {
-        let login = guest_login(base, "Operator").await.expect("guest login");
-        let id = login.account["id"].as_i64().expect("account id");
-        let admin = store
-            .set_role(id, persistence::Role::Admin)
-            .await
-            .expect("promote");
-        net::auth::Auth::new(SECRET.as_bytes(), 3600)
-            .issue(&admin)
-            .expect("sign")
-    }
-
     async fn node_load(http: &reqwest::Client, base: &str, admin: &str) -> NodeLoad {
         http.get(format!("{base}/api/admin/regions"))
             .bearer_auth(admin)
@@ -1010,7 +997,7 @@ mod cluster_check {
             "node a at {} (pins {:?}), node b at {} (pins {:?})",
             a.base, s.pins_a, b.base, pins_b
         ));
-        let admin = admin_token(&store, &a.base).await;
+        let admin = super::process::admin_token(&store, &a.base, SECRET).await;
         let owner = guest_login(&a.base, "Owner").await.expect("login").token;
         let http = reqwest::Client::new();
         let total: usize = s.bots.iter().sum();

@@ -386,21 +386,6 @@ async fn big_space(base: &str, token: &str, name: &str) -> String {
     space["id"].as_str().expect("space id").to_owned()
 }
 
-/// An admin token for `base` (a guest promoted in the shared database, signed with the
-/// cluster's secret).
-async fn admin_token(cluster: &Cluster, base: &str) -> String {
-    let login = guest_login(base, "Operator").await.expect("guest login");
-    let id = login.account["id"].as_i64().expect("account id");
-    let admin = cluster
-        .store
-        .set_role(id, persistence::Role::Admin)
-        .await
-        .expect("promote");
-    net::auth::Auth::new(SECRET.as_bytes(), 3600)
-        .issue(&admin)
-        .expect("sign")
-}
-
 /// The avatars each node simulates in `space`, merged: panics on an avatar simulated twice.
 async fn census(nodes: &[&Plaza], space: &str, admin: &str) -> Vec<AvatarRecord> {
     let mut all: Vec<AvatarRecord> = Vec::new();
@@ -547,7 +532,7 @@ async fn two_hundred_bots_walk_across_four_regions_on_two_nodes() {
     let cluster = Cluster::new("swarm").await;
     let a = cluster.node("a", &["0,0", "0,1"]).await;
     let b = cluster.node("b", &["1,0", "1,1"]).await;
-    let admin = admin_token(&cluster, &a.base).await;
+    let admin = process::admin_token(&cluster.store, &a.base, SECRET).await;
     let owner = guest_login(&a.base, "Owner").await.unwrap().token;
     let space = big_space(&a.base, &owner, "Swarm").await;
     let tiles = spread_tiles(&office(), BOTS);
@@ -585,7 +570,7 @@ async fn a_live_region_move_under_load_loses_no_one() {
     let cluster = Cluster::new("move").await;
     let a = cluster.node("a", &["0,0", "0,1"]).await;
     let b = cluster.node("b", &["1,0", "1,1"]).await;
-    let admin = admin_token(&cluster, &a.base).await;
+    let admin = process::admin_token(&cluster.store, &a.base, SECRET).await;
     let owner = guest_login(&a.base, "Owner").await.unwrap().token;
     let space = create_space(&a.base, &owner, "Move", "office")
         .await

@@ -226,20 +226,8 @@ mod tests {
 
     fn load(id: &str, node: &str, clients: u64, visible: f64, measured: f64) -> RegionLoad {
         RegionLoad {
-            id: id.into(),
-            space: "s".into(),
-            col: 0,
-            row: 0,
             node: node.into(),
-            epoch: 1,
-            entities: clients,
-            clients,
-            tick_ms_p50: measured,
-            tick_ms_p99: measured * 2.0,
-            bytes_out_per_s: 0.0,
-            mean_visible: visible,
-            handoffs_per_s: 0.0,
-            ticks_per_s: 20.0,
+            ..model::tests::region(id, clients, clients, visible, measured)
         }
     }
 

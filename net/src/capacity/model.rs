@@ -358,7 +358,7 @@ fn weighted_median(sorted: &[(f64, f64)]) -> Option<f64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn sample(entities: u64, clients: u64, mean_visible: f64, tick_ms: f64) -> TickSample {
@@ -483,7 +483,14 @@ mod tests {
         CostModel::fit(&embedded.samples).expect("benches/tick-samples.json fits the model");
     }
 
-    fn region(id: &str, entities: u64, clients: u64, visible: f64, measured: f64) -> RegionLoad {
+    /// A region's load for tests: space `s`, node `n`.
+    pub(in crate::capacity) fn region(
+        id: &str,
+        entities: u64,
+        clients: u64,
+        visible: f64,
+        measured: f64,
+    ) -> RegionLoad {
         RegionLoad {
             id: id.into(),
             space: "s".into(),

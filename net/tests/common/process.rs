@@ -128,3 +128,19 @@ impl Drop for Plaza {
         }
     }
 }
+
+/// An admin token for nodes signing with `secret`: a guest logged in at `base`, promoted to
+/// admin in the nodes' shared database.
+pub async fn admin_token(store: &persistence::Store, base: &str, secret: &str) -> String {
+    let login = net::client::guest_login(base, "Operator")
+        .await
+        .expect("guest login");
+    let id = login.account["id"].as_i64().expect("account id");
+    let admin = store
+        .set_role(id, persistence::Role::Admin)
+        .await
+        .expect("promote");
+    net::auth::Auth::new(secret.as_bytes(), 3600)
+        .issue(&admin)
+        .expect("sign")
+}

@@ -8,7 +8,9 @@
 //!
 //! Groups:
 //! - `interest/campus`: 100k avatars and 10k observers on the campus map, the AOI radius
-//!   calibrated for ~50 visible per observer; all avatars walking, and 10 % walking.
+//!   calibrated for ~50 visible per observer; all avatars walking, and 10 % walking; the
+//!   observer pass on one thread, and split over 2 (`Interest::set_threads`; the time is
+//!   wall-clock time, so the 2-thread figures need 2 idle cores).
 //! - `interest/per_observer`: constant density (campus-like) on open floors, 1k → 100k
 //!   avatars with one observer per 10 avatars; throughput = observers, so criterion's
 //!   elements/s gives the per-observer cost.
@@ -186,9 +188,16 @@ fn campus(c: &mut Criterion) {
              cap {}: {avg:.1} visible per observer on average",
             aoi.radius, aoi.hysteresis, aoi.cap
         );
-        group.bench_function(BenchmarkId::new("100k_entities_10k_observers", name), |b| {
-            b.iter_custom(|iters| rig.run(iters))
-        });
+        for threads in [1, 2] {
+            rig.interest.set_threads(threads);
+            let id = match threads {
+                1 => name.to_string(),
+                n => format!("{name}_{n}_threads"),
+            };
+            group.bench_function(BenchmarkId::new("100k_entities_10k_observers", id), |b| {
+                b.iter_custom(|iters| rig.run(iters))
+            });
+        }
     }
     group.finish();
 }

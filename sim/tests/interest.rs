@@ -61,6 +61,8 @@ struct Params {
     p_deliver: f64,
     p_ack: f64,
     max_ack_delay: u64,
+    /// Threads of the observer pass (`Interest::set_threads`; results must not depend on it).
+    threads: usize,
 }
 
 /// Squared distance.
@@ -327,6 +329,7 @@ fn run(p: &Params) -> Stats {
     let map = make_map(p, &mut rng);
     let mut sim = Simulation::new(map.into(), SimConfig::default()).unwrap();
     let mut interest = Interest::new(p.prox);
+    interest.set_threads(p.threads);
     let mut refprox = RefProximity {
         cfg: p.prox,
         pairs: BTreeSet::new(),
@@ -588,10 +591,12 @@ prop_compose! {
         p_deliver in 0.3f64..1.0,
         p_ack in 0.0f64..1.0,
         max_ack_delay in 0u64..5,
+        threads in 1usize..4,
     ) -> Params {
         Params {
             seed, width, height, walls, entities, observers, ticks, aois, prox, p_move,
             p_stop: 0.1, p_churn, p_observer, p_ghost, p_deliver, p_ack, max_ack_delay,
+            threads,
         }
     }
 }
@@ -620,7 +625,7 @@ proptest! {
         let p = Params {
             seed, width: 48, height: 48, walls: 0.05, entities: 520, observers: 40, ticks: 1000,
             aois, prox, p_move: 0.5, p_stop: 0.05, p_churn: 0.3, p_observer: 0.05, p_ghost: 0.2,
-            p_deliver: 0.8, p_ack: 0.7, max_ack_delay: 3,
+            p_deliver: 0.8, p_ack: 0.7, max_ack_delay: 3, threads: 1 + variant,
         };
         let st = run(&p);
         prop_assert!(st.deltas >= 30_000 && st.delivered > 0, "{:?}", st);
@@ -652,6 +657,7 @@ fn large_world_fixed_seed() {
         p_deliver: 0.7,
         p_ack: 0.6,
         max_ack_delay: 4,
+        threads: 3,
     };
     let st = run(&p);
     eprintln!("{st:?}");

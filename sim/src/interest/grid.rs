@@ -15,6 +15,7 @@
 
 use glam::IVec2;
 
+use super::prefetch;
 use crate::{EntityId, TileMap};
 
 /// Side of a cell is `1 << CELL_SHIFT` tiles (shared with the change grid).
@@ -232,6 +233,15 @@ impl Grid {
             },
         );
         self.spare = input;
+    }
+
+    /// Asks the CPU to start loading the start of each row of cells that
+    /// [`Grid::for_each_near`] would scan (the rest of a row follows in sequence).
+    pub(crate) fn prefetch(&self, center: IVec2, radius: i32) {
+        for r in self.dims.span(center, radius).rows() {
+            let (a, b) = (self.start[*r.start()], self.start[*r.end() + 1]);
+            prefetch::lines(&self.items[a as usize..b as usize], 4);
+        }
     }
 
     /// Calls `f` for every item within `radius` of `center` (and some beyond it: callers

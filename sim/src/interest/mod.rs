@@ -66,9 +66,11 @@ mod delta;
 mod grid;
 mod history;
 mod observer;
+mod prefetch;
 mod proximity;
 mod table;
 
+use rayon::prelude::*;
 use thiserror::Error;
 
 pub use delta::{Delta, Enter, Leave, Mirror, MirrorError, Slot, Update, VisibleState};
@@ -77,6 +79,9 @@ pub use history::{HistoryError, MirrorHistory};
 use observer::{Observer, Scratch};
 use proximity::Proximity;
 use table::{NONE, Table};
+
+/// The observer pass is split into parts of at least this many observers.
+const MIN_PART: usize = 4;
 
 use crate::{EntityId, Simulation, Tick};
 
@@ -207,7 +212,9 @@ pub struct Interest {
     table: Table,
     entries: Vec<Entry>,
     free_entries: Vec<u32>,
-    scratch: Scratch,
+    /// One per part of the observer pass.
+    scratch: Vec<Scratch>,
+    threads: usize,
     proximity: Proximity,
     tick: Option<Tick>,
 }
@@ -219,7 +226,8 @@ impl Interest {
             table: Table::default(),
             entries: Vec::new(),
             free_entries: Vec::new(),
-            scratch: Scratch::default(),
+            scratch: vec![Scratch::default()],
+            threads: 1,
             proximity: Proximity::new(proximity),
             tick: None,
         }
@@ -308,20 +316,42 @@ impl Interest {
     pub fn update(&mut self, sim: &Simulation) {
         let tick = sim.tick();
         self.table.sync(sim);
-        // One pass over the observers (their data is touched once per tick); proximity
-        // needs only the participant counts the pass keeps up to date.
+        // Avatars first (proximity needs only the participant counts this keeps up to
+        // date), then the observers, in parts that may run in parallel: each reads the
+        // table and writes only its own observers and scratch buffers.
         for i in 0..self.entries.len() {
-            if let Some(Some(next)) = self.entries.get(i + 1).map(|e| e.observer.as_ref()) {
-                next.prefetch();
+            if let Some(Some(o)) = self.entries.get(i + 8).map(|e| e.observer.as_ref()) {
+                prefetch::at(&self.table.ents, o.avatar_idx as usize);
             }
             self.resolve_avatar(i);
-            if let Some(o) = &mut self.entries[i].observer {
-                o.step(&self.table, &mut self.scratch, tick);
-            }
+        }
+        let parts = self
+            .threads
+            .min(self.entries.len().div_ceil(MIN_PART))
+            .max(1);
+        if self.scratch.len() < parts {
+            self.scratch.resize_with(parts, Scratch::default);
+        }
+        let table = &self.table;
+        if parts == 1 {
+            step_observers(&mut self.entries, table, &mut self.scratch[0], tick);
+        } else {
+            let chunk = self.entries.len().div_ceil(parts);
+            self.entries
+                .par_chunks_mut(chunk)
+                .zip(self.scratch.par_iter_mut())
+                .for_each(|(entries, scratch)| step_observers(entries, table, scratch, tick));
         }
         self.proximity.step(&mut self.table);
         self.table.end_epoch();
         self.tick = Some(tick);
+    }
+
+    /// Splits the observer pass of [`update`](Self::update) into up to `threads` parts
+    /// (of at least 4 observers each) run on rayon's current thread pool. Default 1: the
+    /// pass runs on the caller's thread. Results are the same for any value.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
     }
 
     /// Points observer entry `i` at its avatar's table entry and keeps the proximity
@@ -342,12 +372,8 @@ impl Interest {
         let part = self.entries[i].part;
         if part != idx {
             self.release_participant(part);
-            if idx != NONE {
-                let e = &mut self.table.ents[idx as usize];
-                e.observers += 1;
-                if e.observers == 1 {
-                    self.proximity.started.push(idx);
-                }
+            if idx != NONE && self.table.attach(idx) {
+                self.proximity.started.push(idx);
             }
             self.entries[i].part = idx;
         }
@@ -357,9 +383,7 @@ impl Interest {
         if part == NONE {
             return;
         }
-        let e = &mut self.table.ents[part as usize];
-        e.observers -= 1;
-        if e.observers == 0 {
+        if self.table.detach(part) {
             self.proximity.stopped.push(part);
         }
     }
@@ -472,5 +496,25 @@ impl Interest {
             .filter(|e| e.generation == id.generation)
             .and_then(|e| e.observer.as_mut())
             .ok_or(InterestError::UnknownObserver)
+    }
+}
+
+/// Steps a run of observers. A software pipeline hides the memory latency: while observer
+/// `i` is stepped, observer `i + 4`'s record, observer `i + 2`'s buffers and observer
+/// `i + 1`'s slots are requested.
+fn step_observers(entries: &mut [Entry], table: &Table, scratch: &mut Scratch, tick: Tick) {
+    for i in 0..entries.len() {
+        if let Some(e) = entries.get(i + 4) {
+            prefetch::lines(std::slice::from_ref(e), 8);
+        }
+        if let Some(Some(o)) = entries.get(i + 2).map(|e| e.observer.as_ref()) {
+            o.prefetch(table);
+        }
+        if let Some(Some(o)) = entries.get(i + 1).map(|e| e.observer.as_ref()) {
+            o.prefetch_work(table);
+        }
+        if let Some(o) = &mut entries[i].observer {
+            o.step(table, scratch, tick);
+        }
     }
 }

@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 
 use glam::IVec2;
 
+use super::prefetch;
 use super::table::{Cold, NONE, Table, View};
 use super::{AoiConfig, Delta, Enter, Leave, Slot, Update, VisibleState};
 use crate::{EntityId, Tick};
@@ -139,6 +140,9 @@ impl Bits {
 /// visible ones by scanning the observer's slot index instead of stamping its visible set.
 const SCAN_MAX: usize = 24;
 
+/// At most this many slots are prefetched per list in [`Observer::prefetch_work`].
+const PREFETCH_SLOTS: usize = 16;
+
 /// One observer's state.
 #[derive(Debug)]
 pub(crate) struct Observer {
@@ -221,18 +225,45 @@ impl Observer {
         self.used.count()
     }
 
-    /// Asks the CPU to start loading the parts of this observer's state that its next
-    /// [`Observer::step`] reads first, so that the loads overlap the previous observer's
-    /// step (each observer's state is out of cache by the time its turn comes).
-    pub(crate) fn prefetch(&self) {
+    /// First prefetch stage, two observers ahead: asks the CPU to start loading the
+    /// heads of this observer's buffers and its avatar's record, which its next
+    /// [`Observer::step`] reads first (each observer's state is out of cache by the time
+    /// its turn comes).
+    pub(crate) fn prefetch(&self, table: &Table) {
         let (log, _) = self.log.as_slices();
-        prefetch_lines(log, 2);
-        prefetch_lines(&self.vis, 4);
-        prefetch_lines(&self.diff.words, 1);
-        prefetch_lines(&self.used.words, 1);
-        prefetch_lines(&self.delta.updates, 1);
-        prefetch_lines(&self.delta.leaves, 1);
-        prefetch_lines(&self.delta.enters, 1);
+        prefetch::lines(log, 2);
+        prefetch::lines(&self.vis, 4);
+        prefetch::lines(&self.diff.words, 1);
+        prefetch::lines(&self.used.words, 1);
+        prefetch::lines(&self.delta.updates, 1);
+        prefetch::lines(&self.delta.leaves, 1);
+        prefetch::lines(&self.delta.enters, 1);
+        prefetch::at(&table.ents, self.avatar_idx as usize);
+    }
+
+    /// Second prefetch stage, one observer ahead (the first stage has brought in the
+    /// buffers' heads): starts loading the slots that the acks and the delta will touch,
+    /// and the grid cells or change lists around the avatar. Reads only; a stale avatar index merely
+    /// prefetches the wrong lines.
+    pub(crate) fn prefetch_work(&self, table: &Table) {
+        let acked = self.log.iter().take_while(|ch| ch.tick <= self.baseline);
+        for ch in acked.take(PREFETCH_SLOTS) {
+            prefetch::at(&self.slots, usize::from(ch.slot));
+        }
+        let mut next = self.diff.next(0);
+        for _ in 0..PREFETCH_SLOTS {
+            let Some(s) = next else { break };
+            prefetch::at(&self.slots, s);
+            next = self.diff.next(s + 1);
+        }
+        if let Some(e) = table.ents.get(self.avatar_idx as usize) {
+            // The same test as `step`'s: a full scan of the grid or the change lists.
+            if self.force || self.capped || self.center != Some(e.pos) {
+                table.grid.prefetch(e.pos, self.leave_radius());
+            } else {
+                table.cells.prefetch(e.pos, self.leave_radius());
+            }
+        }
     }
 
     /// Advances the observer to `tick`: visible set, field changes, delta.
@@ -594,22 +625,6 @@ impl Observer {
     /// Number of slot changes not yet acknowledged.
     pub(crate) fn unacked_changes(&self) -> usize {
         self.log.len() - self.log.partition_point(|ch| ch.tick <= self.baseline)
-    }
-}
-
-/// Prefetches the first `lines` cache lines of `data` (fewer when it is shorter).
-#[allow(unsafe_code)]
-fn prefetch_lines<T>(data: &[T], lines: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use core::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        let bytes = std::mem::size_of_val(data);
-        let base = data.as_ptr().cast::<i8>();
-        for k in 0..lines.min(bytes.div_ceil(64)) {
-            // SAFETY: a prefetch is a hint; it never faults and reads nothing visible.
-            // The address lies within `data` anyway.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(k * 64)) };
-        }
     }
 }
 

@@ -130,7 +130,7 @@ impl Proximity {
             let pairs = &mut self.pairs;
             table.grid.for_each_near(c, ri, |pt| {
                 let q = pt.idx;
-                if q == p || table.ents[q as usize].observers == 0 || peers.contains(&q) {
+                if q == p || !table.watched(q) || peers.contains(&q) {
                     return;
                 }
                 let d = pt.pos - c;

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use glam::IVec2;
 
 use super::grid::{Dims, Grid, Item, Span, counting_sort};
+use super::prefetch;
 use crate::components::ChangedAt;
 use crate::{Direction, EntityId, Motion, PlayerInfo, Position, Simulation, Tick};
 
@@ -182,6 +183,19 @@ impl Cells {
         (&self.items[r.clone()], &self.views[r])
     }
 
+    /// Asks the CPU to start loading the changes listed around `center` (see
+    /// [`Cells::row`]).
+    pub(crate) fn prefetch(&self, center: IVec2, radius: i32) {
+        for r in self.span(center, radius).rows() {
+            let (a, b) = (self.start[*r.start()], self.start[*r.end() + 1]);
+            if a != b {
+                let r = a as usize..b as usize;
+                prefetch::lines(&self.items[r.clone()], 2);
+                prefetch::lines(&self.views[r], 4);
+            }
+        }
+    }
+
     /// Whether any entity changed this epoch in the cells around `center`.
     pub(crate) fn any_near(&self, center: IVec2, radius: i32) -> bool {
         self.span(center, radius)
@@ -221,6 +235,9 @@ pub(crate) struct Table {
     /// Entities with a visible change in the current epoch, and the same as a bit set.
     changed: Vec<u32>,
     changed_bits: Vec<u64>,
+    /// Per entity index, whether it has observers (mirrors `Ent::observers > 0` in a
+    /// bitset that proximity's scans read without touching the records).
+    watched_bits: Vec<u64>,
     by_id: HashMap<EntityId, u32>,
     by_handle: Vec<u32>,
     live: usize,
@@ -232,6 +249,25 @@ pub(crate) struct Table {
 }
 
 /// The digest of a player's visible info.
+/// Bit `idx` of a bitset (clear beyond its end).
+fn bit(bits: &[u64], idx: u32) -> bool {
+    bits.get(idx as usize / 64)
+        .is_some_and(|w| w & (1 << (idx % 64)) != 0)
+}
+
+/// Sets or clears bit `idx` of a bitset (growing it as needed).
+fn set_bit(bits: &mut Vec<u64>, idx: u32, on: bool) {
+    let w = idx as usize / 64;
+    if bits.len() <= w {
+        bits.resize(w + 1, 0);
+    }
+    if on {
+        bits[w] |= 1 << (idx % 64);
+    } else {
+        bits[w] &= !(1 << (idx % 64));
+    }
+}
+
 fn info_digest(avatar: u16, name: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64_with_seed(name.as_bytes(), u64::from(avatar))
 }
@@ -252,13 +288,38 @@ impl Table {
 
     /// Whether entity `idx` had a visible change (or appeared or died) in this epoch.
     pub(crate) fn changed(&self, idx: u32) -> bool {
-        self.changed_bits
-            .get(idx as usize / 64)
-            .is_some_and(|w| w & (1 << (idx % 64)) != 0)
+        bit(&self.changed_bits, idx)
     }
 
     /// Brings the table up to date with `sim`: reads every entity whose `ChangedAt` is newer
     /// than the last sync, detects despawns, updates the grid and the change grid.
+    /// Counts one more observer attached to entity `idx`; returns whether it is the first.
+    pub(crate) fn attach(&mut self, idx: u32) -> bool {
+        let e = &mut self.ents[idx as usize];
+        e.observers += 1;
+        let first = e.observers == 1;
+        if first {
+            set_bit(&mut self.watched_bits, idx, true);
+        }
+        first
+    }
+
+    /// Counts one observer less attached to entity `idx`; returns whether it was the last.
+    pub(crate) fn detach(&mut self, idx: u32) -> bool {
+        let e = &mut self.ents[idx as usize];
+        e.observers -= 1;
+        let last = e.observers == 0;
+        if last {
+            set_bit(&mut self.watched_bits, idx, false);
+        }
+        last
+    }
+
+    /// Whether entity `idx` has observers.
+    pub(crate) fn watched(&self, idx: u32) -> bool {
+        bit(&self.watched_bits, idx)
+    }
+
     pub(crate) fn sync(&mut self, sim: &Simulation) {
         self.epoch += 1;
         let dims = Dims::of(sim.map());
@@ -330,11 +391,7 @@ impl Table {
 
     /// Records a visible change of entity `idx`, listed in the change grid at `p`.
     fn mark(&mut self, idx: u32, p: IVec2) {
-        let w = idx as usize / 64;
-        if self.changed_bits.len() <= w {
-            self.changed_bits.resize(w + 1, 0);
-        }
-        self.changed_bits[w] |= 1 << (idx % 64);
+        set_bit(&mut self.changed_bits, idx, true);
         self.changed.push(idx);
         self.cells.touch(p, idx);
     }
@@ -418,6 +475,7 @@ impl Table {
         let idx = match self.free.pop() {
             Some(i) => {
                 self.ents[i as usize] = ent;
+                set_bit(&mut self.watched_bits, i, false);
                 let k = &mut self.cold[i as usize];
                 // Keep the name's and the peer buffer's capacity.
                 k.handle = handle;

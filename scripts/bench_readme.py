@@ -183,7 +183,8 @@ def section(args):
         lines += [
             "",
             f"Per-client cost from {low:,} to {high:,} clients varies by {ratio:.2f}× "
-            f"({verdict} the 2× target).",
+            f"in this run ({verdict} the 2× target; one run on a shared machine: "
+            "see Server tick below for the spread between runs).",
         ]
     lines += [
         "",

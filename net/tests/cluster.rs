@@ -131,6 +131,30 @@ impl Cluster {
             .expect("seed position");
         login.token
     }
+
+    /// A guest seeded at `tile` joins through `via` (routed to the node serving the tile),
+    /// lands on `serving` and sees itself there.
+    async fn join_at(
+        &self,
+        via: &Plaza,
+        serving: &Plaza,
+        space: &str,
+        name: &str,
+        tile: IVec2,
+    ) -> PlazaClient {
+        let token = self.guest_at(&via.base, space, name, tile).await;
+        let mut client = PlazaClient::connect_routed(&via.base, space, &token)
+            .await
+            .unwrap_or_else(|e| panic!("{name} cannot join at {tile}: {e}"));
+        assert_eq!(client.base, serving.base, "{name} at {tile}: wrong node");
+        let me = client.me();
+        let what = format!("{name} sees itself at {tile}");
+        pump_until(&mut client, Duration::from_secs(5), &what, |c| {
+            c.seen_at(me) == Some(tile)
+        })
+        .await;
+        client
+    }
 }
 
 impl Drop for Cluster {
@@ -189,28 +213,13 @@ async fn a_player_crosses_a_node_border_fifty_times() {
         .unwrap();
     let map = office();
     let y = border_row(&map);
-    let walker_token = cluster
-        .guest_at(&a.base, &space, "Walker", IVec2::new(19, y))
+    let mut watcher = cluster
+        .join_at(&b, &a, &space, "Watcher", IVec2::new(16, y))
         .await;
-    let watcher_token = cluster
-        .guest_at(&a.base, &space, "Watcher", IVec2::new(16, y))
+    let mut walker = cluster
+        .join_at(&b, &a, &space, "Walker", IVec2::new(19, y))
         .await;
-    let mut watcher = PlazaClient::connect_routed(&b.base, &space, &watcher_token)
-        .await
-        .expect("watcher joins");
-    assert_eq!(watcher.base, a.base, "the watcher's region is served by A");
-    let mut walker = PlazaClient::connect_routed(&b.base, &space, &walker_token)
-        .await
-        .expect("walker joins");
-    assert_eq!(walker.base, a.base);
     let me = walker.me();
-    pump_until(
-        &mut walker,
-        Duration::from_secs(5),
-        "the walker sees itself",
-        |c| c.seen_at(c.me()) == Some(IVec2::new(19, y)),
-    )
-    .await;
     pump_until(
         &mut watcher,
         Duration::from_secs(5),
@@ -289,19 +298,9 @@ async fn a_killed_nodes_regions_are_served_again_from_their_snapshots() {
         .unwrap();
     let y = border_row(&office());
     let tile = IVec2::new(22, y);
-    let token = cluster.guest_at(&a.base, &space, "Orphan", tile).await;
-    let mut player = PlazaClient::connect_routed(&a.base, &space, &token)
-        .await
-        .expect("player joins");
-    assert_eq!(player.base, b.base, "x = 22 is B's");
+    // x = 22 is B's.
+    let mut player = cluster.join_at(&a, &b, &space, "Orphan", tile).await;
     let me = player.me();
-    pump_until(
-        &mut player,
-        Duration::from_secs(5),
-        "the player sees itself",
-        |c| c.seen_at(me) == Some(tile),
-    )
-    .await;
     // Let B write a region snapshot (every second).
     player.pump(Duration::from_millis(1500)).await.unwrap();
     let status = b.signal("KILL").await;
@@ -717,21 +716,10 @@ async fn losing_redis_keeps_regions_served_refuses_handoffs_and_recovers() {
         .await
         .unwrap();
     let y = border_row(&office());
-    let token = cluster
-        .guest_at(&a.base, &space, "Walker", IVec2::new(18, y))
+    let mut walker = cluster
+        .join_at(&a, &a, &space, "Walker", IVec2::new(18, y))
         .await;
-    let mut walker = PlazaClient::connect_routed(&a.base, &space, &token)
-        .await
-        .expect("walker joins");
-    assert_eq!(walker.base, a.base);
     let me = walker.me();
-    pump_until(
-        &mut walker,
-        Duration::from_secs(5),
-        "the walker sees itself",
-        |c| c.seen_at(me) == Some(IVec2::new(18, y)),
-    )
-    .await;
 
     redis.stop();
     walker.pump(Duration::from_millis(2500)).await.unwrap();

@@ -84,6 +84,15 @@ impl SpaceHandle {
         self.tx.try_send(command).is_ok()
     }
 
+    /// A handle on a bare command queue (no space thread), for tests of what sessions send.
+    #[cfg(test)]
+    pub(crate) fn on_queue(tx: std::sync::mpsc::SyncSender<Command>) -> SpaceHandle {
+        SpaceHandle {
+            tx,
+            tick: Arc::default(),
+        }
+    }
+
     /// Asks to join; resolves with the Welcome or the reason for refusal.
     pub async fn join(&self, request: JoinRequest) -> Result<Joined, JoinError> {
         let (tx, rx) = oneshot::channel();

@@ -811,3 +811,92 @@ fn avatar_index(avatar: &str) -> u16 {
         .parse()
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc::{Receiver, sync_channel};
+
+    use super::*;
+
+    /// A player whose space queue holds `capacity` commands, and the queue's far end.
+    fn player(capacity: usize) -> (Player, Receiver<Command>) {
+        let (tx, rx) = sync_channel(capacity);
+        let player = Player {
+            conn: ConnId::next(),
+            account: 7,
+            space: "s".into(),
+            handle: SpaceHandle::on_queue(tx),
+        };
+        (player, rx)
+    }
+
+    fn input(seq: u32) -> Pending {
+        Pending::Input {
+            seq,
+            input: sim::Input::Stop,
+        }
+    }
+
+    /// What reached the space, in order: input seqs, and acks as `1000 + tick`.
+    fn drain(rx: &Receiver<Command>) -> Vec<u64> {
+        rx.try_iter()
+            .map(|c| match c {
+                Command::Input {
+                    seq, account: 7, ..
+                } => u64::from(seq),
+                Command::Ack { tick, .. } => 1000 + tick,
+                _ => panic!("unexpected command"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_full_space_queue_holds_messages_and_delivers_them_in_order() {
+        let (player, rx) = player(2);
+        let mut held = Held::default();
+        for seq in 1..=4 {
+            assert!(held.forward(&player, input(seq)));
+        }
+        // Acks are cumulative: only the latest held one is kept.
+        assert!(held.forward(&player, Pending::Ack { tick: 5 }));
+        assert!(held.forward(&player, Pending::Ack { tick: 9 }));
+        assert!(held.forward(&player, Pending::Ack { tick: 8 }));
+        assert_eq!(drain(&rx), [1, 2], "the queue took what fitted");
+        assert!(!held.is_empty());
+        held.retry(&player);
+        assert_eq!(
+            drain(&rx),
+            [1009, 3],
+            "the latest ack, then the oldest input"
+        );
+        held.retry(&player);
+        assert_eq!(drain(&rx), [4]);
+        assert!(held.is_empty());
+    }
+
+    #[test]
+    fn past_the_hold_limit_new_messages_are_dropped_and_acks_are_not() {
+        let (player, rx) = player(1);
+        let mut held = Held::default();
+        assert!(held.forward(&player, input(0)), "the queue takes the first");
+        for seq in 1..=MAX_HELD as u32 {
+            assert!(held.forward(&player, input(seq)), "held: {seq}");
+        }
+        let dropped = MAX_HELD as u32 + 1;
+        assert!(!held.forward(&player, input(dropped)), "one too many");
+        assert!(
+            held.forward(&player, Pending::Ack { tick: 3 }),
+            "an ack is kept"
+        );
+        let mut seen = Vec::new();
+        while !held.is_empty() {
+            seen.extend(drain(&rx));
+            held.retry(&player);
+        }
+        seen.extend(drain(&rx));
+        let inputs: Vec<u64> = seen.iter().copied().filter(|&v| v < 1000).collect();
+        assert_eq!(inputs, (0..=u64::from(MAX_HELD as u32)).collect::<Vec<_>>());
+        assert!(seen.contains(&1003));
+        assert!(!seen.contains(&u64::from(dropped)));
+    }
+}

@@ -80,10 +80,10 @@ use observer::{Observer, Scratch};
 use proximity::Proximity;
 use table::{NONE, Table};
 
+use crate::{EntityId, Simulation, Tick};
+
 /// The observer pass is split into parts of at least this many observers.
 const MIN_PART: usize = 4;
-
-use crate::{EntityId, Simulation, Tick};
 
 /// An observer's area of interest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -37,7 +37,8 @@ pub(crate) struct Cand {
     was: bool,
 }
 
-/// Scratch buffers shared by all observers (one observer is processed at a time).
+/// Scratch buffers shared by the observers of one part of the pass (one observer is
+/// processed at a time).
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     /// Per entity index: a stamp telling whether it is in the observer's old/new set.

@@ -200,8 +200,8 @@ struct Entry {
 ///
 /// Methods: **mutators** ([`add_observer`](Self::add_observer),
 /// [`remove_observer`](Self::remove_observer), [`set_aoi`](Self::set_aoi),
-/// [`ack`](Self::ack)) take effect at the next [`update`](Self::update) (acks: the next
-/// delta); **[`update`](Self::update)** advances to the simulation's tick, once per tick
+/// [`ack`](Self::ack), [`set_threads`](Self::set_threads)) take effect at the next
+/// [`update`](Self::update) (acks: the next delta); **[`update`](Self::update)** advances to the simulation's tick, once per tick
 /// after [`Simulation::step`]; **getters** ([`delta`](Self::delta),
 /// [`proximity_events`](Self::proximity_events), [`are_near`](Self::are_near), …) read the
 /// result of the last update.
@@ -289,6 +289,13 @@ impl Interest {
         Ok(())
     }
 
+    /// Splits the observer pass of [`update`](Self::update) into up to `threads` parts
+    /// (of at least 4 observers each) run on rayon's current thread pool. Default 1: the
+    /// pass runs on the caller's thread. Results are the same for any value.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
+
     /// Records that the observer's client has applied the delta of `tick`: later deltas are
     /// relative to that tick's view. Acks at or below the current baseline are ignored.
     pub fn ack(&mut self, id: ObserverId, tick: Tick) -> Result<(), InterestError> {
@@ -345,13 +352,6 @@ impl Interest {
         self.proximity.step(&mut self.table);
         self.table.end_epoch();
         self.tick = Some(tick);
-    }
-
-    /// Splits the observer pass of [`update`](Self::update) into up to `threads` parts
-    /// (of at least 4 observers each) run on rayon's current thread pool. Default 1: the
-    /// pass runs on the caller's thread. Results are the same for any value.
-    pub fn set_threads(&mut self, threads: usize) {
-        self.threads = threads.max(1);
     }
 
     /// Points observer entry `i` at its avatar's table entry and keeps the proximity

@@ -244,8 +244,8 @@ impl Observer {
 
     /// Second prefetch stage, one observer ahead (the first stage has brought in the
     /// buffers' heads): starts loading the slots that the acks and the delta will touch,
-    /// and the grid cells or change lists around the avatar. Reads only; a stale avatar index merely
-    /// prefetches the wrong lines.
+    /// and the grid cells or change lists around the avatar. Reads only; a stale avatar
+    /// index merely prefetches the wrong lines.
     pub(crate) fn prefetch_work(&self, table: &Table) {
         let acked = self.log.iter().take_while(|ch| ch.tick <= self.baseline);
         for ch in acked.take(PREFETCH_SLOTS) {
@@ -258,7 +258,9 @@ impl Observer {
             next = self.diff.next(s + 1);
         }
         if let Some(e) = table.ents.get(self.avatar_idx as usize) {
-            // The same test as `step`'s: a full scan of the grid or the change lists.
+            // Whether `step` may scan the grid (it recomputes when the avatar moved, when
+            // forced, or when capped and something changed nearby) or reads only the
+            // change lists.
             if self.force || self.capped || self.center != Some(e.pos) {
                 table.grid.prefetch(e.pos, self.leave_radius());
             } else {

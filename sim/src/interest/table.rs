@@ -248,7 +248,6 @@ pub(crate) struct Table {
     synced: Option<Tick>,
 }
 
-/// The digest of a player's visible info.
 /// Bit `idx` of a bitset (clear beyond its end).
 fn bit(bits: &[u64], idx: u32) -> bool {
     bits.get(idx as usize / 64)
@@ -268,6 +267,7 @@ fn set_bit(bits: &mut Vec<u64>, idx: u32, on: bool) {
     }
 }
 
+/// The digest of a player's visible info.
 fn info_digest(avatar: u16, name: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64_with_seed(name.as_bytes(), u64::from(avatar))
 }
@@ -291,8 +291,6 @@ impl Table {
         bit(&self.changed_bits, idx)
     }
 
-    /// Brings the table up to date with `sim`: reads every entity whose `ChangedAt` is newer
-    /// than the last sync, detects despawns, updates the grid and the change grid.
     /// Counts one more observer attached to entity `idx`; returns whether it is the first.
     pub(crate) fn attach(&mut self, idx: u32) -> bool {
         let e = &mut self.ents[idx as usize];
@@ -320,6 +318,8 @@ impl Table {
         bit(&self.watched_bits, idx)
     }
 
+    /// Brings the table up to date with `sim`: reads every entity whose `ChangedAt` is newer
+    /// than the last sync, detects despawns, updates the grid and the change grid.
     pub(crate) fn sync(&mut self, sim: &Simulation) {
         self.epoch += 1;
         let dims = Dims::of(sim.map());

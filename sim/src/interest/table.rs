@@ -8,11 +8,14 @@ use glam::IVec2;
 
 use super::grid::{Dims, Grid, Item, Span, counting_sort};
 use super::prefetch;
-use crate::components::ChangedAt;
+use crate::components::{ChangedAt, StateHash};
 use crate::{Direction, EntityId, Motion, PlayerInfo, Position, Simulation, Tick};
 
 /// "No index".
 pub(crate) const NONE: u32 = u32::MAX;
+
+/// An unused entry of `Table::by_handle`.
+const UNKNOWN: (hecs::Entity, u32) = (hecs::Entity::DANGLING, NONE);
 
 /// What the interest manager reads about an entity on every tick (kept small: observers
 /// and proximity touch it in their inner loops).
@@ -29,6 +32,9 @@ pub(crate) struct Ent {
     pub(crate) facing: Option<Direction>,
     /// Digest of `(avatar, name)`: tells whether the player info differs from a baseline.
     pub(crate) info: u64,
+    /// The simulation's digest of its whole `PlayerInfo` (the name is compared only when
+    /// it changes).
+    player: u64,
 }
 
 /// The rest of what the interest manager knows about an entity.
@@ -239,7 +245,8 @@ pub(crate) struct Table {
     /// bitset that proximity's scans read without touching the records).
     watched_bits: Vec<u64>,
     by_id: HashMap<EntityId, u32>,
-    by_handle: Vec<u32>,
+    /// Per hecs handle id: the handle last seen there and its entity's index (`NONE`: none).
+    by_handle: Vec<(hecs::Entity, u32)>,
     live: usize,
     pub(crate) grid: Grid,
     pub(crate) cells: Cells,
@@ -338,14 +345,15 @@ impl Table {
             &Position,
             &Motion,
             &PlayerInfo,
+            &StateHash,
         )>();
-        for (handle, &id, changed, pos, motion, player) in query.iter() {
+        for (handle, &id, changed, pos, motion, player, hash) in query.iter() {
             if since.is_some_and(|s| changed.0 <= s) {
                 continue;
             }
             let idx = self.resolve(handle, id);
             if idx == NONE {
-                self.insert(handle, id, pos.0, motion, player);
+                self.insert(handle, id, pos.0, motion, (player, hash.player));
                 continue;
             }
             let old = self.ents[idx as usize].pos;
@@ -361,12 +369,15 @@ impl Table {
                 e.facing = motion.facing;
                 any = true;
             }
-            let k = &mut self.cold[idx as usize];
-            if k.avatar != player.avatar || k.name != player.name {
-                k.avatar = player.avatar;
-                k.name.clone_from(&player.name);
-                e.info = info_digest(k.avatar, &k.name);
-                any = true;
+            if e.player != hash.player {
+                e.player = hash.player;
+                let k = &mut self.cold[idx as usize];
+                if k.avatar != player.avatar || k.name != player.name {
+                    k.avatar = player.avatar;
+                    k.name.clone_from(&player.name);
+                    e.info = info_digest(k.avatar, &k.name);
+                    any = true;
+                }
             }
             if any {
                 self.mark(idx, old);
@@ -396,21 +407,21 @@ impl Table {
         self.cells.touch(p, idx);
     }
 
-    /// Moves entity `idx` to `pos`, in the grid too (in place when it stays in its cell,
-    /// else at the next rebuild).
+    /// Moves entity `idx` to `pos`, in the grid too.
     fn move_to(&mut self, idx: u32, pos: IVec2) {
         let cell = self.grid.dims().cell(pos);
         let e = &mut self.ents[idx as usize];
         e.pos = pos;
-        if cell == e.cell && !self.grid.is_dirty() {
+        if cell == e.cell {
             self.grid.set_pos(idx, pos);
         } else {
-            e.cell = cell;
-            self.grid.invalidate();
+            let item = Item { pos, idx, id: e.id };
+            self.grid
+                .relocate(std::mem::replace(&mut e.cell, cell), item);
         }
     }
 
-    /// Rebuilds the grid if entities changed cells, appeared or died.
+    /// Rebuilds the grid if it is new or a cell overflowed.
     fn regrid(&mut self) {
         let live = self.ents.iter().enumerate().filter(|(_, e)| e.alive);
         self.grid.rebuild(live.map(|(i, e)| Item {
@@ -423,9 +434,9 @@ impl Table {
     /// The table index of the entity behind `handle`, or `NONE` when it is new to the table.
     fn resolve(&mut self, handle: hecs::Entity, id: EntityId) -> u32 {
         let hid = handle.id() as usize;
-        let idx = self.by_handle.get(hid).copied().unwrap_or(NONE);
+        let (known, idx) = self.by_handle.get(hid).copied().unwrap_or(UNKNOWN);
         if idx != NONE {
-            if self.cold[idx as usize].handle == handle {
+            if known == handle {
                 return idx;
             }
             // hecs reused the slot: the entity we knew there is gone.
@@ -439,19 +450,20 @@ impl Table {
             return NONE;
         };
         let old = self.cold[j as usize].handle.id() as usize;
-        if self.by_handle.get(old) == Some(&j) {
-            self.by_handle[old] = NONE;
+        if self.by_handle.get(old).is_some_and(|k| k.1 == j) {
+            self.by_handle[old] = UNKNOWN;
         }
         self.cold[j as usize].handle = handle;
-        self.set_handle(hid, j);
+        self.set_handle(handle, j);
         j
     }
 
-    fn set_handle(&mut self, hid: usize, idx: u32) {
+    fn set_handle(&mut self, handle: hecs::Entity, idx: u32) {
+        let hid = handle.id() as usize;
         if self.by_handle.len() <= hid {
-            self.by_handle.resize(hid + 1, NONE);
+            self.by_handle.resize(hid + 1, UNKNOWN);
         }
-        self.by_handle[hid] = idx;
+        self.by_handle[hid] = (handle, idx);
     }
 
     fn insert(
@@ -460,7 +472,7 @@ impl Table {
         id: EntityId,
         pos: IVec2,
         motion: &Motion,
-        player: &PlayerInfo,
+        (player, digest): (&PlayerInfo, u64),
     ) {
         let ent = Ent {
             id,
@@ -471,6 +483,7 @@ impl Table {
             target: motion.target,
             facing: motion.facing,
             info: info_digest(player.avatar, &player.name),
+            player: digest,
         };
         let idx = match self.free.pop() {
             Some(i) => {
@@ -495,8 +508,8 @@ impl Table {
                 (self.ents.len() - 1) as u32
             }
         };
-        self.grid.invalidate();
-        self.set_handle(handle.id() as usize, idx);
+        self.grid.insert(Item { pos, idx, id });
+        self.set_handle(handle, idx);
         self.by_id.insert(id, idx);
         self.live += 1;
         self.mark(idx, pos);
@@ -504,8 +517,8 @@ impl Table {
     }
 
     fn kill(&mut self, idx: u32) {
-        self.grid.invalidate();
         let e = &mut self.ents[idx as usize];
+        self.grid.remove(idx, e.cell);
         e.alive = false;
         let (id, pos) = (e.id, e.pos);
         let hid = self.cold[idx as usize].handle.id() as usize;
@@ -513,8 +526,8 @@ impl Table {
         if self.by_id.get(&id) == Some(&idx) {
             self.by_id.remove(&id);
         }
-        if self.by_handle.get(hid) == Some(&idx) {
-            self.by_handle[hid] = NONE;
+        if self.by_handle.get(hid).is_some_and(|k| k.1 == idx) {
+            self.by_handle[hid] = UNKNOWN;
         }
         self.mark(idx, pos);
         self.dead.push(idx);

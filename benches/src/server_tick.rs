@@ -137,7 +137,11 @@ impl ServerTick {
             let Ok(delta) = self.interest.delta(client.observer) else {
                 continue;
             };
-            let last_seq = self.walk.sim.state(client.entity).map_or(0, |s| s.last_seq);
+            let last_seq = self
+                .walk
+                .sim
+                .tile_and_seq(client.entity)
+                .map_or(0, |(_, seq)| seq);
             if let Some(frame) = client.encoder.encode_if_changed(delta, last_seq) {
                 bytes += frame.len();
                 black_box(frame.to_vec());

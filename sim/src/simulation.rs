@@ -278,6 +278,15 @@ impl Simulation {
         self.world.get::<&Position>(e).ok().map(|p| p.0)
     }
 
+    /// The tile an entity stands on and the last input sequence number applied to it:
+    /// what the server reads for every client every tick, without copying the rest of
+    /// [`Simulation::state`] (the player's name).
+    pub fn tile_and_seq(&self, id: EntityId) -> Option<(IVec2, u32)> {
+        let e = *self.ids.get(&id)?;
+        let mut q = self.world.query_one::<(&Position, &InputState)>(e);
+        q.get().ok().map(|(pos, input)| (pos.0, input.last_seq))
+    }
+
     /// A full view of one entity.
     pub fn state(&self, id: EntityId) -> Option<EntityState> {
         let e = *self.ids.get(&id)?;

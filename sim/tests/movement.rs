@@ -197,6 +197,9 @@ fn duplicate_and_stale_inputs_are_ignored() {
         "replayed sequence numbers do nothing: {events:?}"
     );
     assert_eq!(sim.state(a).unwrap().last_seq, 6);
+    assert_eq!(sim.tile_and_seq(a), Some((IVec2::new(1, 0), 6)));
+    let gone = sim::EntityId(std::num::NonZeroU64::new(999).unwrap());
+    assert_eq!(sim.tile_and_seq(gone), None);
 }
 
 #[test]

@@ -532,9 +532,12 @@ impl SpaceLoop {
             let Ok(delta) = self.interest.delta(link.observer) else {
                 continue;
             };
-            let (last_seq, region) = self.sim.state(client.entity).map_or((0, None), |s| {
-                (s.last_seq, Some(self.sim.regions().region_of(s.position)))
-            });
+            let (last_seq, region) = self
+                .sim
+                .tile_and_seq(client.entity)
+                .map_or((0, None), |(tile, seq)| {
+                    (seq, Some(self.sim.regions().region_of(tile)))
+                });
             let mut sent = 0;
             if let Some(bytes) = link.encoder.encode_if_changed(delta, last_seq) {
                 sent = bytes.len() as u64;

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use glam::IVec2;
 
 use super::prefetch;
-use super::table::{Cold, NONE, Table, View};
+use super::table::{NONE, Table, View};
 use super::{AoiConfig, Delta, Enter, Leave, Slot, Update, VisibleState};
 use crate::{EntityId, Tick};
 
@@ -53,6 +53,11 @@ pub(crate) struct Scratch {
     seen: Vec<u32>,
     /// Visible entities that changed, by slot, with their new state.
     refresh: Vec<(u16, View)>,
+    /// The slots a delta enters, with their views.
+    entering: Vec<(Slot, View)>,
+    /// For each of `entering`, the index of the last delta's enter it reuses (`NONE`:
+    /// none).
+    reused: Vec<u32>,
 }
 
 impl Scratch {
@@ -180,10 +185,7 @@ pub(crate) struct Observer {
     pub(crate) delta: Delta,
     /// The player-info digest of each of `delta.enters`.
     enter_info: Vec<u64>,
-    /// Buffers for the last delta's enters and their digests while the next one is built.
-    last_enters: Vec<Enter>,
-    last_info: Vec<u64>,
-    /// Enters of earlier deltas, kept to reuse their name buffers.
+    /// Enters no longer in the delta, kept to reuse their name buffers.
     spare: Vec<Enter>,
 }
 
@@ -207,8 +209,6 @@ impl Observer {
             stale: true,
             delta: Delta::default(),
             enter_info: Vec::new(),
-            last_enters: Vec::new(),
-            last_info: Vec::new(),
             spare: Vec::new(),
         }
     }
@@ -299,7 +299,7 @@ impl Observer {
         self.center = center;
         self.force = false;
         if changed || self.stale || self.last_tick.is_none() {
-            self.rebuild_delta(table, tick);
+            self.rebuild_delta(table, scratch, tick);
         } else {
             self.delta.tick = tick;
         }
@@ -527,40 +527,28 @@ impl Observer {
     }
 
     /// Rebuilds the delta from the acknowledged view to the current one.
-    fn rebuild_delta(&mut self, table: &Table, tick: Tick) {
-        // The last delta's enters, by slot: one sent again (not acknowledged yet) for the
-        // same entity and player info is reused as it is, name included.
-        let mut last = std::mem::take(&mut self.last_enters);
-        std::mem::swap(&mut last, &mut self.delta.enters);
-        let mut last_info = std::mem::take(&mut self.last_info);
-        std::mem::swap(&mut last_info, &mut self.enter_info);
-        let mut last_iter = last.drain(..).zip(last_info.drain(..)).peekable();
+    fn rebuild_delta(&mut self, table: &Table, s: &mut Scratch, tick: Tick) {
         let d = &mut self.delta;
         d.updates.clear();
         d.leaves.clear();
         d.tick = tick;
         d.baseline = self.baseline;
+        s.entering.clear();
         let mut next = self.diff.next(0);
-        while let Some(s) = next {
-            next = self.diff.next(s + 1);
+        while let Some(i) = next {
+            next = self.diff.next(i + 1);
             let SlotPair {
                 current: c,
                 acked: a,
-            } = self.slots.get(s).copied().unwrap_or_default();
-            let slot = Slot(s as u16);
-            let entering = match (a, c) {
-                (None, None) => {
-                    self.diff.clear(s);
-                    None
-                }
-                (Some(_), None) => {
-                    d.leaves.push(Leave { slot });
-                    None
-                }
-                (None, Some(c)) => Some(c),
+            } = self.slots.get(i).copied().unwrap_or_default();
+            let slot = Slot(i as u16);
+            match (a, c) {
+                (None, None) => self.diff.clear(i),
+                (Some(_), None) => d.leaves.push(Leave { slot }),
+                (None, Some(c)) => s.entering.push((slot, c)),
                 (Some(a), Some(c)) if a.id != c.id || a.look.info() != c.look.info() => {
                     d.leaves.push(Leave { slot });
-                    Some(c)
+                    s.entering.push((slot, c));
                 }
                 (Some(a), Some(c)) => {
                     let u = Update {
@@ -572,28 +560,74 @@ impl Observer {
                     if u.position.is_some() || u.target.is_some() || u.facing.is_some() {
                         d.updates.push(u);
                     } else {
-                        self.diff.clear(s);
+                        self.diff.clear(i);
                     }
-                    None
                 }
-            };
-            let Some(view) = entering else { continue };
-            while let Some((old, _)) = last_iter.next_if(|(e, _)| e.slot < slot) {
-                self.spare.push(old);
             }
-            let again = last_iter
-                .next_if(|(e, info)| {
-                    e.slot == slot && e.state.id == view.id && *info == view.look.info()
-                })
-                .map(|(e, _)| e);
-            let enter = again
-                .unwrap_or_else(|| fresh_enter(&mut self.spare, &table.cold[self.vis[s] as usize]));
-            d.enters.push(filled(enter, slot, view));
-            self.enter_info.push(view.look.info());
         }
-        self.spare.extend(last_iter.map(|(e, _)| e));
-        self.last_enters = last;
-        self.last_info = last_info;
+        self.place_enters(table, s);
+    }
+
+    /// Makes `delta.enters` the enters of `s.entering`, in place: an enter that the last
+    /// delta sent for the same slot, entity and player info (not acknowledged yet, so sent
+    /// again) is reused as it is, name included; the others get the player info of their
+    /// entity in a leftover entry (its name buffer reused).
+    fn place_enters(&mut self, table: &Table, s: &mut Scratch) {
+        let (enters, info) = (&mut self.delta.enters, &mut self.enter_info);
+        // Both lists are in slot order: match them with two cursors.
+        s.reused.clear();
+        let mut j = 0;
+        for (slot, view) in &s.entering {
+            while enters.get(j).is_some_and(|e| e.slot < *slot) {
+                j += 1;
+            }
+            let same = enters.get(j).is_some_and(|e| {
+                e.slot == *slot && e.state.id == view.id && info[j] == view.look.info()
+            });
+            s.reused.push(if same { j as u32 } else { NONE });
+            j += usize::from(same);
+        }
+        let n = s.entering.len();
+        while enters.len() < n {
+            enters.push(self.spare.pop().unwrap_or_else(blank_enter));
+            info.push(0);
+        }
+        // Reused entries move to their new places. Sources and targets both increase, so
+        // moving left in ascending order, then right in descending order, reads every
+        // source before anything is written over it.
+        let source = |k: usize| (s.reused[k] != NONE).then(|| s.reused[k] as usize);
+        for to in 0..n {
+            if let Some(from) = source(to).filter(|&from| from > to) {
+                enters.swap(from, to);
+                info.swap(from, to);
+            }
+        }
+        for to in (0..n).rev() {
+            if let Some(from) = source(to).filter(|&from| from < to) {
+                enters.swap(from, to);
+                info.swap(from, to);
+            }
+        }
+        for (k, &(slot, view)) in s.entering.iter().enumerate() {
+            let e = &mut enters[k];
+            if s.reused[k] == NONE {
+                let cold = &table.cold[self.vis[usize::from(slot.0)] as usize];
+                e.state.avatar = cold.avatar;
+                e.state.name.clear();
+                e.state.name.push_str(&cold.name);
+                info[k] = view.look.info();
+            }
+            e.slot = slot;
+            let st = &mut e.state;
+            st.id = view.id;
+            st.position = view.pos;
+            st.target = view.target.get();
+            st.facing = view.look.facing();
+        }
+        if enters.len() > n {
+            self.spare.extend(enters.drain(n..));
+            info.truncate(n);
+        }
     }
 
     /// Moves the baseline to `tick`, which must be in `(baseline, last_tick]`. The
@@ -631,10 +665,9 @@ impl Observer {
     }
 }
 
-/// An enter with `cold`'s player info, in a spare entry when there is one (its name
-/// buffer is reused).
-fn fresh_enter(spare: &mut Vec<Enter>, cold: &Cold) -> Enter {
-    let mut enter = spare.pop().unwrap_or_else(|| Enter {
+/// An empty enter (its fields are set before it is sent).
+fn blank_enter() -> Enter {
+    Enter {
         slot: Slot(0),
         state: VisibleState {
             id: EntityId(std::num::NonZeroU64::MIN),
@@ -644,20 +677,5 @@ fn fresh_enter(spare: &mut Vec<Enter>, cold: &Cold) -> Enter {
             avatar: 0,
             name: String::new(),
         },
-    });
-    enter.state.avatar = cold.avatar;
-    enter.state.name.clear();
-    enter.state.name.push_str(&cold.name);
-    enter
-}
-
-/// `enter` at `slot` with the state of `view` (its player info is set already).
-fn filled(mut enter: Enter, slot: Slot, view: View) -> Enter {
-    enter.slot = slot;
-    let st = &mut enter.state;
-    st.id = view.id;
-    st.position = view.pos;
-    st.target = view.target.get();
-    st.facing = view.look.facing();
-    enter
+    }
 }

@@ -349,7 +349,7 @@ impl Interest {
                 .zip(self.scratch.par_iter_mut())
                 .for_each(|(entries, scratch)| step_observers(entries, table, scratch, tick));
         }
-        self.proximity.step(&mut self.table);
+        self.proximity.step(&self.table);
         self.table.end_epoch();
         self.tick = Some(tick);
     }
@@ -450,7 +450,7 @@ impl Interest {
     /// signalling only between near avatars.
     pub fn are_near(&self, a: EntityId, b: EntityId) -> bool {
         match (self.table.index_of(a), self.table.index_of(b)) {
-            (Some(a), Some(b)) => Proximity::near(&self.table, a, b),
+            (Some(a), Some(b)) => self.proximity.near(a, b),
             _ => false,
         }
     }
@@ -461,8 +461,8 @@ impl Interest {
             .table
             .index_of(a)
             .map(|i| {
-                self.table.cold[i as usize]
-                    .peers
+                self.proximity
+                    .peers(i)
                     .iter()
                     .map(|&q| self.table.ents[q as usize].id)
                     .collect()

@@ -39,6 +39,8 @@ pub(crate) struct Proximity {
     active: Vec<u32>,
     active_mark: Vec<u64>,
     pairs: Vec<Pair>,
+    /// Per entity index: the indices of the entities it is near, at most `cap`.
+    peers: Vec<Vec<u32>>,
 }
 
 impl Proximity {
@@ -60,8 +62,22 @@ impl Proximity {
         }
     }
 
+    /// The peers of entity `idx` (empty when it has none).
+    pub(crate) fn peers(&self, idx: u32) -> &[u32] {
+        self.peers.get(idx as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// The peer list of entity `idx`, created on first use.
+    fn peers_mut(&mut self, idx: u32) -> &mut Vec<u32> {
+        let i = idx as usize;
+        if self.peers.len() <= i {
+            self.peers.resize_with(i + 1, Vec::new);
+        }
+        &mut self.peers[i]
+    }
+
     /// One tick of the proximity rule (see the module doc).
-    pub(crate) fn step(&mut self, table: &mut Table) {
+    pub(crate) fn step(&mut self, table: &Table) {
         let epoch = table.epoch;
         self.events.clear();
         self.active.clear();
@@ -82,7 +98,7 @@ impl Proximity {
             if participant(table, p) {
                 continue; // became a participant again (another observer attached)
             }
-            while let Some(q) = table.cold[p as usize].peers.pop() {
+            while let Some(q) = self.peers_mut(p).pop() {
                 self.unpair(table, q, p);
                 self.activate(q, epoch);
             }
@@ -96,12 +112,12 @@ impl Proximity {
             }
             self.activate(p, epoch);
             let mut j = 0;
-            while j < table.cold[p as usize].peers.len() {
-                let q = table.cold[p as usize].peers[j];
+            while j < self.peers(p).len() {
+                let q = self.peers(p)[j];
                 let d = table.ents[p as usize].pos - table.ents[q as usize].pos;
                 let d2 = i64::from(d.x) * i64::from(d.x) + i64::from(d.y) * i64::from(d.y);
                 if d2 > leave2 {
-                    table.cold[p as usize].peers.swap_remove(j);
+                    self.peers_mut(p).swap_remove(j);
                     self.unpair(table, q, p);
                     self.activate(q, epoch);
                 } else {
@@ -126,7 +142,8 @@ impl Proximity {
             if !(e.alive && e.observers > 0) {
                 continue;
             }
-            let (c, peers) = (e.pos, &table.cold[p as usize].peers);
+            let c = e.pos;
+            let peers = self.peers.get(p as usize).map_or(&[][..], Vec::as_slice);
             let pairs = &mut self.pairs;
             table.grid.for_each_near(c, ri, |pt| {
                 let q = pt.idx;
@@ -148,11 +165,11 @@ impl Proximity {
         self.pairs.sort_unstable();
         self.pairs.dedup();
         let cap = usize::from(self.config.cap);
-        for pair in &self.pairs {
-            let (ia, ib) = (pair.ia as usize, pair.ib as usize);
-            if table.cold[ia].peers.len() < cap && table.cold[ib].peers.len() < cap {
-                table.cold[ia].peers.push(pair.ib);
-                table.cold[ib].peers.push(pair.ia);
+        for k in 0..self.pairs.len() {
+            let pair = self.pairs[k];
+            if self.peers(pair.ia).len() < cap && self.peers(pair.ib).len() < cap {
+                self.peers_mut(pair.ia).push(pair.ib);
+                self.peers_mut(pair.ib).push(pair.ia);
                 self.events.push(ProximityEvent {
                     kind: ProximityKind::Near,
                     a: pair.a,
@@ -162,11 +179,17 @@ impl Proximity {
         }
         self.events[..far_end].sort_unstable_by_key(|e| (e.a, e.b));
         self.events[far_end..].sort_unstable_by_key(|e| (e.a, e.b));
+        // Their indices are reused at the end of the epoch.
+        for &idx in &table.dead {
+            if let Some(peers) = self.peers.get_mut(idx as usize) {
+                peers.clear();
+            }
+        }
     }
 
     /// Removes `p` from `q`'s peers and records the far event.
-    fn unpair(&mut self, table: &mut Table, q: u32, p: u32) {
-        let peers = &mut table.cold[q as usize].peers;
+    fn unpair(&mut self, table: &Table, q: u32, p: u32) {
+        let peers = self.peers_mut(q);
         if let Some(j) = peers.iter().position(|&x| x == p) {
             peers.swap_remove(j);
         }
@@ -179,7 +202,7 @@ impl Proximity {
     }
 
     /// Whether the entities at table indices `a` and `b` are near each other.
-    pub(crate) fn near(table: &Table, a: u32, b: u32) -> bool {
-        a != NONE && table.cold[a as usize].peers.contains(&b)
+    pub(crate) fn near(&self, a: u32, b: u32) -> bool {
+        a != NONE && self.peers(a).contains(&b)
     }
 }

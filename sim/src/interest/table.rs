@@ -43,8 +43,6 @@ pub(crate) struct Cold {
     pub(crate) handle: hecs::Entity,
     pub(crate) avatar: u16,
     pub(crate) name: String,
-    /// Indices of the entities it is near (proximity), at most the proximity cap.
-    pub(crate) peers: Vec<u32>,
 }
 
 /// An entity as an observer's slot shows it: what a delta compares. 32 bytes, so that a
@@ -490,9 +488,8 @@ impl Table {
                 self.ents[i as usize] = ent;
                 set_bit(&mut self.watched_bits, i, false);
                 let k = &mut self.cold[i as usize];
-                // Keep the name's and the peer buffer's capacity.
+                // Keep the name's capacity.
                 k.handle = handle;
-                k.peers.clear();
                 k.avatar = player.avatar;
                 k.name.clone_from(&player.name);
                 i
@@ -503,7 +500,6 @@ impl Table {
                     handle,
                     avatar: player.avatar,
                     name: player.name.clone(),
-                    peers: Vec::new(),
                 });
                 (self.ents.len() - 1) as u32
             }
@@ -535,10 +531,7 @@ impl Table {
 
     /// Ends the epoch: recycles the indices of entities that died in it.
     pub(crate) fn end_epoch(&mut self) {
-        for idx in self.dead.drain(..) {
-            self.cold[idx as usize].peers.clear();
-            self.free.push(idx);
-        }
+        self.free.append(&mut self.dead);
     }
 
     /// Number of live entities.

@@ -178,15 +178,18 @@ impl Grid {
         self.dims
     }
 
-    /// Sizes the grid for `dims` (emptied and marked for a rebuild when they change).
-    pub(crate) fn ensure(&mut self, dims: Dims) {
-        if dims != self.dims || self.start.is_empty() {
+    /// Sizes the grid for `dims` (emptied and marked for a rebuild when they change);
+    /// returns whether they changed.
+    pub(crate) fn ensure(&mut self, dims: Dims) -> bool {
+        let changed = dims != self.dims || self.start.is_empty();
+        if changed {
             self.dims = dims;
             self.start = vec![0; dims.len() + 1];
             self.len = vec![0; dims.len()];
             self.items.clear();
             self.dirty = true;
         }
+        changed
     }
 
     /// Updates the tile of entity `idx`, which stays in the same cell.
@@ -217,16 +220,24 @@ impl Grid {
         self.at[i] = place;
     }
 
-    /// Removes entity `idx` from `cell` (the cell it is listed in).
+    /// Removes entity `idx` from `cell`, the cell it is listed in (if it is not there, the
+    /// grid is marked for a rebuild instead).
     pub(crate) fn remove(&mut self, idx: u32, cell: u32) {
         if self.dirty {
             return;
         }
         let c = cell as usize;
-        let place = self.at[idx as usize] as usize;
+        let place = self
+            .at
+            .get(idx as usize)
+            .map_or(usize::MAX, |&p| p as usize);
+        let (first, taken) = (self.start[c] as usize, self.len[c] as usize);
+        if !(first..first + taken).contains(&place) || self.items[place].idx != idx {
+            self.dirty = true;
+            return;
+        }
         self.len[c] -= 1;
-        let last = (self.start[c] + self.len[c]) as usize;
-        debug_assert!(self.items[place].idx == idx && place <= last);
+        let last = first + taken - 1;
         let moved = self.items[last];
         self.items[place] = moved;
         self.at[moved.idx as usize] = place as u32;
@@ -314,8 +325,9 @@ impl Grid {
 mod tests {
     use super::*;
 
-    /// Random inserts, removals and moves (crowding cells past their free places) keep
-    /// every query equal to a brute-force scan of the live entities.
+    /// Random inserts, removals and moves (crowding cells past their free places, and
+    /// some from a wrong cell) keep every query equal to a brute-force scan of the live
+    /// entities.
     #[test]
     fn incremental_updates_match_a_brute_force_scan() {
         let map = TileMap::open_floor(24, 16);
@@ -347,7 +359,10 @@ mod tests {
                         live[idx as usize] = Some(item);
                     }
                     Some(old) => {
-                        grid.relocate(dims.cell(old.pos), item);
+                        // Now and then a stale cell: the grid must notice and rebuild.
+                        let stale = rand(10) == 0;
+                        let from = dims.cell(old.pos) + u32::from(stale);
+                        grid.relocate(from % dims.len() as u32, item);
                         live[idx as usize] = Some(item);
                     }
                     None => {

@@ -328,7 +328,12 @@ impl Table {
     pub(crate) fn sync(&mut self, sim: &Simulation) {
         self.epoch += 1;
         let dims = Dims::of(sim.map());
-        self.grid.ensure(dims);
+        if self.grid.ensure(dims) {
+            // Cell numbers of the old dimensions mean nothing now.
+            for e in &mut self.ents {
+                e.cell = dims.cell(e.pos);
+            }
+        }
         self.cells.ensure(dims);
         self.cells.begin();
         self.moved.clear();

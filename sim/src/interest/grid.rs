@@ -125,11 +125,14 @@ impl Span {
     }
 }
 
-/// A stable counting sort by cell. `cell_of(k)` is the cell of the `k`-th of `n` elements;
-/// afterwards bucket `c` is `start[c]..start[c + 1]` (`start` has one entry per cell plus
-/// one), and `put(k, at)` was called with each element's place in the sorted order.
+/// A stable counting sort by cell that leaves `slack` free places after each cell's
+/// elements. `cell_of(k)` is the cell of the `k`-th of `n` elements; afterwards bucket `c`
+/// is `start[c]..start[c + 1]` (`start` has one entry per cell plus one), its first
+/// `start[c + 1] - start[c] - slack` places taken, and `put(k, at)` was called with each
+/// element's place in the sorted order.
 pub(crate) fn counting_sort(
     start: &mut [u32],
+    slack: u32,
     n: usize,
     cell_of: impl Fn(usize) -> u32,
     mut put: impl FnMut(usize, usize),
@@ -139,16 +142,20 @@ pub(crate) fn counting_sort(
         start[cell_of(k) as usize + 1] += 1;
     }
     for c in 1..start.len() {
-        start[c] += start[c - 1];
+        start[c] += start[c - 1] + slack;
     }
     for k in 0..n {
         let at = &mut start[cell_of(k) as usize];
         put(k, *at as usize);
         *at += 1;
     }
-    // `start[c]` now holds the end of bucket c: shift right to make it the start again.
+    // `start[c]` now holds the end of bucket c's elements: shift right (past the free
+    // places) to make it the start of bucket c + 1 again.
     start.copy_within(..start.len() - 1, 1);
     start[0] = 0;
+    for s in &mut start[1..] {
+        *s += slack;
+    }
 }
 
 /// Free places given to every cell at a rebuild, so that entities can move into it until the
@@ -178,18 +185,15 @@ impl Grid {
         self.dims
     }
 
-    /// Sizes the grid for `dims` (emptied and marked for a rebuild when they change);
-    /// returns whether they changed.
-    pub(crate) fn ensure(&mut self, dims: Dims) -> bool {
-        let changed = dims != self.dims || self.start.is_empty();
-        if changed {
+    /// Sizes the grid for `dims` (emptied and marked for a rebuild when they change).
+    pub(crate) fn ensure(&mut self, dims: Dims) {
+        if dims != self.dims || self.start.is_empty() {
             self.dims = dims;
             self.start = vec![0; dims.len() + 1];
             self.len = vec![0; dims.len()];
             self.items.clear();
             self.dirty = true;
         }
-        changed
     }
 
     /// Updates the tile of entity `idx`, which stays in the same cell.
@@ -261,21 +265,9 @@ impl Grid {
         let mut input = std::mem::take(&mut self.spare);
         input.clear();
         input.extend(live);
-        let (start, len) = (&mut self.start, &mut self.len);
-        len.fill(0);
-        for item in &input {
-            len[dims.cell(item.pos) as usize] += 1;
-        }
-        let mut total = 0;
-        for (c, n) in len.iter_mut().enumerate() {
-            start[c] = total;
-            total += *n + SLACK;
-            *n = 0;
-        }
-        start[len.len()] = total;
         self.items.clear();
         self.items.resize(
-            total as usize,
+            input.len() + SLACK as usize * dims.len(),
             Item {
                 pos: IVec2::ZERO,
                 idx: 0,
@@ -287,12 +279,19 @@ impl Grid {
         {
             self.at.resize(last + 1, 0);
         }
-        for item in &input {
-            let c = dims.cell(item.pos) as usize;
-            let place = start[c] + len[c];
-            len[c] += 1;
-            self.items[place as usize] = *item;
-            self.at[item.idx as usize] = place;
+        let (items, places) = (&mut self.items, &mut self.at);
+        counting_sort(
+            &mut self.start,
+            SLACK,
+            input.len(),
+            |k| dims.cell(input[k].pos),
+            |k, at| {
+                items[at] = input[k];
+                places[input[k].idx as usize] = at as u32;
+            },
+        );
+        for (c, taken) in self.len.iter_mut().enumerate() {
+            *taken = self.start[c + 1] - self.start[c] - SLACK;
         }
         self.spare = input;
     }

@@ -26,8 +26,6 @@ pub(crate) struct Ent {
     pub(crate) alive: bool,
     /// Number of observers attached to this entity (it takes part in proximity when > 0).
     pub(crate) observers: u32,
-    /// The grid cell it is listed in (or will be at the grid's next rebuild).
-    cell: u32,
     pub(crate) target: Option<IVec2>,
     pub(crate) facing: Option<Direction>,
     /// Digest of `(avatar, name)`: tells whether the player info differs from a baseline.
@@ -160,6 +158,7 @@ impl Cells {
         let (touched, items, views) = (&self.touched, &mut self.items, &mut self.views);
         counting_sort(
             &mut self.start,
+            0,
             n,
             |k| touched[k].0,
             |k, at| {
@@ -328,12 +327,7 @@ impl Table {
     pub(crate) fn sync(&mut self, sim: &Simulation) {
         self.epoch += 1;
         let dims = Dims::of(sim.map());
-        if self.grid.ensure(dims) {
-            // Cell numbers of the old dimensions mean nothing now.
-            for e in &mut self.ents {
-                e.cell = dims.cell(e.pos);
-            }
-        }
+        self.grid.ensure(dims);
         self.cells.ensure(dims);
         self.cells.begin();
         self.moved.clear();
@@ -412,15 +406,13 @@ impl Table {
 
     /// Moves entity `idx` to `pos`, in the grid too.
     fn move_to(&mut self, idx: u32, pos: IVec2) {
-        let cell = self.grid.dims().cell(pos);
+        let dims = self.grid.dims();
         let e = &mut self.ents[idx as usize];
-        e.pos = pos;
-        if cell == e.cell {
+        let old = dims.cell(std::mem::replace(&mut e.pos, pos));
+        if old == dims.cell(pos) {
             self.grid.set_pos(idx, pos);
         } else {
-            let item = Item { pos, idx, id: e.id };
-            self.grid
-                .relocate(std::mem::replace(&mut e.cell, cell), item);
+            self.grid.relocate(old, Item { pos, idx, id: e.id });
         }
     }
 
@@ -482,7 +474,6 @@ impl Table {
             pos,
             alive: true,
             observers: 0,
-            cell: self.grid.dims().cell(pos),
             target: motion.target,
             facing: motion.facing,
             info: info_digest(player.avatar, &player.name),
@@ -519,7 +510,7 @@ impl Table {
 
     fn kill(&mut self, idx: u32) {
         let e = &mut self.ents[idx as usize];
-        self.grid.remove(idx, e.cell);
+        self.grid.remove(idx, self.grid.dims().cell(e.pos));
         e.alive = false;
         let (id, pos) = (e.id, e.pos);
         let hid = self.cold[idx as usize].handle.id() as usize;

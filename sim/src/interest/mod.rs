@@ -201,10 +201,10 @@ struct Entry {
 /// Methods: **mutators** ([`add_observer`](Self::add_observer),
 /// [`remove_observer`](Self::remove_observer), [`set_aoi`](Self::set_aoi),
 /// [`ack`](Self::ack), [`set_threads`](Self::set_threads)) take effect at the next
-/// [`update`](Self::update) (acks: the next delta); **[`update`](Self::update)** advances to the simulation's tick, once per tick
-/// after [`Simulation::step`]; **getters** ([`delta`](Self::delta),
-/// [`proximity_events`](Self::proximity_events), [`are_near`](Self::are_near), …) read the
-/// result of the last update.
+/// [`update`](Self::update) (acks: the next delta); **[`update`](Self::update)** advances
+/// to the simulation's tick, once per tick after [`Simulation::step`]; **getters**
+/// ([`delta`](Self::delta), [`proximity_events`](Self::proximity_events),
+/// [`are_near`](Self::are_near), …) read the result of the last update.
 ///
 /// Steady state allocates nothing per observer per tick: all buffers are reused.
 #[derive(Debug)]

@@ -64,7 +64,7 @@ impl Proximity {
 
     /// The peers of entity `idx` (empty when it has none).
     pub(crate) fn peers(&self, idx: u32) -> &[u32] {
-        self.peers.get(idx as usize).map_or(&[], Vec::as_slice)
+        peers_of(&self.peers, idx)
     }
 
     /// The peer list of entity `idx`, created on first use.
@@ -143,7 +143,7 @@ impl Proximity {
                 continue;
             }
             let c = e.pos;
-            let peers = self.peers.get(p as usize).map_or(&[][..], Vec::as_slice);
+            let peers = peers_of(&self.peers, p);
             let pairs = &mut self.pairs;
             table.grid.for_each_near(c, ri, |pt| {
                 let q = pt.idx;
@@ -205,4 +205,9 @@ impl Proximity {
     pub(crate) fn near(&self, a: u32, b: u32) -> bool {
         a != NONE && self.peers(a).contains(&b)
     }
+}
+
+/// Entry `idx` of the per-entity peer lists (empty when it has none).
+fn peers_of(peers: &[Vec<u32>], idx: u32) -> &[u32] {
+    peers.get(idx as usize).map_or(&[], Vec::as_slice)
 }

@@ -511,7 +511,7 @@ fn step_observers(entries: &mut [Entry], table: &Table, scratch: &mut Scratch, t
             o.prefetch(table);
         }
         if let Some(Some(o)) = entries.get(i + 1).map(|e| e.observer.as_ref()) {
-            o.prefetch_work(table);
+            o.prefetch_work(table, scratch);
         }
         if let Some(o) = &mut entries[i].observer {
             o.step(table, scratch, tick);

@@ -1,9 +1,11 @@
 //! One observer: its visible set, slots, acknowledged baseline and delta.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 
 use glam::IVec2;
 
+use super::grid::{Dims, Item};
 use super::prefetch;
 use super::table::{NONE, Table, View};
 use super::{AoiConfig, Delta, Enter, Leave, Slot, Update, VisibleState};
@@ -38,8 +40,10 @@ pub(crate) struct Cand {
 }
 
 /// Scratch buffers shared by the observers of one part of the pass (one observer is
-/// processed at a time).
+/// processed at a time). Aligned so that parts on different threads never write to the
+/// same cache line.
 #[derive(Debug, Default)]
+#[repr(align(128))]
 pub(crate) struct Scratch {
     /// Per entity index: a stamp telling whether it is in the observer's old/new set.
     marks: Vec<u32>,
@@ -58,9 +62,50 @@ pub(crate) struct Scratch {
     /// For each of `entering`, the index of the last delta's enter it reuses (`NONE`:
     /// none).
     reused: Vec<u32>,
+    /// The rows of cells around the next two observers (filled by
+    /// [`Observer::prefetch_work`], alternately) and around the current one when it was
+    /// not prefetched.
+    spans: [SpanRows; 3],
+    /// Which of the first two `spans` the next [`Observer::prefetch_work`] fills.
+    flip: usize,
+}
+
+/// The rows of cells around a center (a [`Span`](super::grid::Span)'s rows), computed once
+/// per observer and tick: the prefetch, the check for changes, and the scan all read them.
+#[derive(Debug, Default)]
+struct SpanRows {
+    /// The grid's dimensions, center and radius they are for.
+    key: Option<(Dims, IVec2, i32)>,
+    rows: Vec<Range<usize>>,
+}
+
+impl SpanRows {
+    fn fill(&mut self, dims: Dims, center: IVec2, radius: i32) {
+        if self.key != Some((dims, center, radius)) {
+            self.rows.clear();
+            self.rows.extend(dims.span(center, radius).rows());
+            self.key = Some((dims, center, radius));
+        }
+    }
 }
 
 impl Scratch {
+    /// Takes out the rows of cells around `center` (those the prefetch computed, if it
+    /// did); [`Scratch::put_rows`] gives the buffer back.
+    fn take_rows(&mut self, dims: Dims, center: IVec2, radius: i32) -> (usize, Vec<Range<usize>>) {
+        let k = (0..2)
+            .find(|&k| self.spans[k].key == Some((dims, center, radius)))
+            .unwrap_or_else(|| {
+                self.spans[2].fill(dims, center, radius);
+                2
+            });
+        (k, std::mem::take(&mut self.spans[k].rows))
+    }
+
+    fn put_rows(&mut self, (k, rows): (usize, Vec<Range<usize>>)) {
+        self.spans[k].rows = rows;
+    }
+
     /// Reserves `n` fresh stamp values and sizes the per-entity arrays; returns the first.
     fn stamps(&mut self, n: u32, ents: usize) -> u32 {
         if self.marks.len() < ents {
@@ -246,7 +291,7 @@ impl Observer {
     /// buffers' heads): starts loading the slots that the acks and the delta will touch,
     /// and the grid cells or change lists around the avatar. Reads only; a stale avatar
     /// index merely prefetches the wrong lines.
-    pub(crate) fn prefetch_work(&self, table: &Table) {
+    pub(crate) fn prefetch_work(&self, table: &Table, s: &mut Scratch) {
         let acked = self.log.iter().take_while(|ch| ch.tick <= self.baseline);
         for ch in acked.take(PREFETCH_SLOTS) {
             prefetch::at(&self.slots, usize::from(ch.slot));
@@ -258,13 +303,16 @@ impl Observer {
             next = self.diff.next(s + 1);
         }
         if let Some(e) = table.ents.get(self.avatar_idx as usize) {
+            let span = &mut s.spans[s.flip];
+            s.flip ^= 1;
+            span.fill(table.grid.dims(), e.pos, self.leave_radius());
             // Whether `step` may scan the grid (it recomputes when the avatar moved, when
             // forced, or when capped and something changed nearby) or reads only the
             // change lists.
             if self.force || self.capped || self.center != Some(e.pos) {
-                table.grid.prefetch(e.pos, self.leave_radius());
+                table.grid.prefetch(&span.rows);
             } else {
-                table.cells.prefetch(e.pos, self.leave_radius());
+                table.cells.prefetch(&span.rows);
             }
         }
     }
@@ -282,19 +330,29 @@ impl Observer {
         match center {
             None => {
                 if self.force || self.center.is_some() {
-                    changed |= self.recompute(None, table, scratch, tick);
+                    changed |= self.recompute(None, &[], table, scratch, tick);
                 }
             }
-            Some(c) if self.force || self.center != Some(c) => {
-                changed |= self.recompute(center, table, scratch, tick);
-                changed |= self.refresh(table, tick);
+            Some(c) => {
+                let taken = scratch.take_rows(table.grid.dims(), c, self.leave_radius());
+                let rows = &taken.1;
+                if self.force || self.center != Some(c) {
+                    changed |= self.recompute(center, rows, table, scratch, tick);
+                    changed |= self.refresh(table, tick);
+                } else {
+                    match table.cells.listed(rows) {
+                        0 => {}
+                        _ if self.capped => {
+                            changed |= self.recompute(center, rows, table, scratch, tick);
+                            changed |= self.refresh(table, tick);
+                        }
+                        listed => {
+                            changed |= self.incremental(c, rows, listed, table, scratch, tick);
+                        }
+                    }
+                }
+                scratch.put_rows(taken);
             }
-            Some(c) if !table.cells.any_near(c, self.leave_radius()) => {}
-            Some(_) if self.capped => {
-                changed |= self.recompute(center, table, scratch, tick);
-                changed |= self.refresh(table, tick);
-            }
-            Some(c) => changed |= self.incremental(c, table, scratch, tick),
         }
         self.center = center;
         self.force = false;
@@ -311,12 +369,19 @@ impl Observer {
     /// Updates the view from the entities that changed near an observer that did not move
     /// and was not capped; returns whether the view changed. Falls back to
     /// [`Observer::recompute`] when the result would exceed the cap.
-    fn incremental(&mut self, c: IVec2, table: &Table, s: &mut Scratch, tick: Tick) -> bool {
+    fn incremental(
+        &mut self,
+        c: IVec2,
+        rows: &[Range<usize>],
+        listed: usize,
+        table: &Table,
+        s: &mut Scratch,
+        tick: Tick,
+    ) -> bool {
         let big = self.leave_radius();
-        let span = table.cells.span(c, big);
         // Which listed entities are visible, and in which slot: with few listed, a scan of
         // the compact slot index; else the visible set is stamped into per-entity arrays.
-        let stamped = table.cells.listed(span) > SCAN_MAX;
+        let stamped = listed > SCAN_MAX;
         let (was, done_was, done_not) = if stamped {
             let was = s.stamps(3, table.ents.len());
             for (slot, &idx) in self.vis.iter().enumerate() {
@@ -341,8 +406,8 @@ impl Observer {
         } else {
             self.avatar_idx
         };
-        for row in span.rows() {
-            let (touches, views) = table.cells.row(row);
+        for row in rows {
+            let (touches, views) = table.cells.row(row.clone());
             for (k, t) in touches.iter().enumerate() {
                 let e = t.idx;
                 // An entity may be listed twice (the cells it left and entered).
@@ -379,7 +444,7 @@ impl Observer {
             }
         }
         if count - s.leaves.len() + s.enters.len() > usize::from(self.config.cap) {
-            let changed = self.recompute(Some(c), table, s, tick);
+            let changed = self.recompute(Some(c), rows, table, s, tick);
             return changed | self.refresh(table, tick);
         }
         let mut changed = false;
@@ -441,6 +506,7 @@ impl Observer {
     fn recompute(
         &mut self,
         center: Option<IVec2>,
+        rows: &[Range<usize>],
         table: &Table,
         s: &mut Scratch,
         tick: Tick,
@@ -463,7 +529,7 @@ impl Observer {
                 self.avatar_idx
             };
             let (marks, cands) = (&s.marks, &mut s.cands);
-            table.grid.for_each_near(c, big, |p| {
+            let mut visit = |p: &Item| {
                 let d = p.pos - c;
                 let d2 = i64::from(d.x) * i64::from(d.x) + i64::from(d.y) * i64::from(d.y);
                 // The visible set is looked up only where hysteresis decides.
@@ -476,7 +542,10 @@ impl Observer {
                         was: false,
                     });
                 }
-            });
+            };
+            for row in rows {
+                table.grid.for_each_in(row.clone(), &mut visit);
+            }
         }
         let cap = usize::from(self.config.cap);
         self.capped = s.cands.len() > cap;

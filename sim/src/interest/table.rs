@@ -3,10 +3,11 @@
 //! changed here this tick" records.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use glam::IVec2;
 
-use super::grid::{Dims, Grid, Item, Span, counting_sort};
+use super::grid::{Dims, Grid, Item, counting_sort};
 use super::prefetch;
 use crate::components::{ChangedAt, StateHash};
 use crate::{Direction, EntityId, Motion, PlayerInfo, Position, Simulation, Tick};
@@ -174,23 +175,17 @@ impl Cells {
         );
     }
 
-    /// The cells that may hold a tile within `radius` of `center`.
-    pub(crate) fn span(&self, center: IVec2, radius: i32) -> Span {
-        self.dims.span(center, radius)
-    }
-
-    /// The changes listed in the cells `first..=last` (one row of a span; an entity may be
+    /// The changes listed in the cells of `row` (one row of a span; an entity may be
     /// listed in two cells), and the changed entities' states.
-    pub(crate) fn row(&self, cells: std::ops::RangeInclusive<usize>) -> (&[Touch], &[View]) {
-        let r = self.start[*cells.start()] as usize..self.start[*cells.end() + 1] as usize;
+    pub(crate) fn row(&self, row: Range<usize>) -> (&[Touch], &[View]) {
+        let r = self.start[row.start] as usize..self.start[row.end] as usize;
         (&self.items[r.clone()], &self.views[r])
     }
 
-    /// Asks the CPU to start loading the changes listed around `center` (see
-    /// [`Cells::row`]).
-    pub(crate) fn prefetch(&self, center: IVec2, radius: i32) {
-        for r in self.span(center, radius).rows() {
-            let (a, b) = (self.start[*r.start()], self.start[*r.end() + 1]);
+    /// Asks the CPU to start loading the changes listed in `cells` (a span's rows).
+    pub(crate) fn prefetch(&self, cells: &[Range<usize>]) {
+        for r in cells {
+            let (a, b) = (self.start[r.start], self.start[r.end]);
             if a != b {
                 let r = a as usize..b as usize;
                 prefetch::lines(&self.items[r.clone()], 2);
@@ -199,17 +194,11 @@ impl Cells {
         }
     }
 
-    /// Whether any entity changed this epoch in the cells around `center`.
-    pub(crate) fn any_near(&self, center: IVec2, radius: i32) -> bool {
-        self.span(center, radius)
-            .rows()
-            .any(|r| self.start[*r.start()] != self.start[*r.end() + 1])
-    }
-
-    /// Number of changes listed in the cells of `span`.
-    pub(crate) fn listed(&self, span: Span) -> usize {
-        span.rows()
-            .map(|r| (self.start[*r.end() + 1] - self.start[*r.start()]) as usize)
+    /// Number of changes listed in `cells` (a span's rows).
+    pub(crate) fn listed(&self, cells: &[Range<usize>]) -> usize {
+        cells
+            .iter()
+            .map(|r| (self.start[r.end] - self.start[r.start]) as usize)
             .sum()
     }
 }

@@ -510,8 +510,8 @@ fn step_observers(entries: &mut [Entry], table: &Table, scratch: &mut Scratch, t
         if let Some(Some(o)) = entries.get(i + 2).map(|e| e.observer.as_ref()) {
             o.prefetch(table);
         }
-        if let Some(Some(o)) = entries.get(i + 1).map(|e| e.observer.as_ref()) {
-            o.prefetch_work(table, scratch);
+        if let Some(Some(o)) = entries.get_mut(i + 1).map(|e| e.observer.as_mut()) {
+            o.prefetch_work(table);
         }
         if let Some(o) = &mut entries[i].observer {
             o.step(table, scratch, tick);

@@ -62,16 +62,11 @@ pub(crate) struct Scratch {
     /// For each of `entering`, the index of the last delta's enter it reuses (`NONE`:
     /// none).
     reused: Vec<u32>,
-    /// The rows of cells around the next two observers (filled by
-    /// [`Observer::prefetch_work`], alternately) and around the current one when it was
-    /// not prefetched.
-    spans: [SpanRows; 3],
-    /// Which of the first two `spans` the next [`Observer::prefetch_work`] fills.
-    flip: usize,
 }
 
-/// The rows of cells around a center (a [`Span`](super::grid::Span)'s rows), computed once
-/// per observer and tick: the prefetch, the check for changes, and the scan all read them.
+/// The rows of cells around an observer's avatar (a [`Span`](super::grid::Span)'s rows),
+/// kept with the observer and computed again only when the avatar moves: the prefetch,
+/// the check for changes and the scan all read them.
 #[derive(Debug, Default)]
 struct SpanRows {
     /// The grid's dimensions, center and radius they are for.
@@ -90,22 +85,6 @@ impl SpanRows {
 }
 
 impl Scratch {
-    /// Takes out the rows of cells around `center` (those the prefetch computed, if it
-    /// did); [`Scratch::put_rows`] gives the buffer back.
-    fn take_rows(&mut self, dims: Dims, center: IVec2, radius: i32) -> (usize, Vec<Range<usize>>) {
-        let k = (0..2)
-            .find(|&k| self.spans[k].key == Some((dims, center, radius)))
-            .unwrap_or_else(|| {
-                self.spans[2].fill(dims, center, radius);
-                2
-            });
-        (k, std::mem::take(&mut self.spans[k].rows))
-    }
-
-    fn put_rows(&mut self, (k, rows): (usize, Vec<Range<usize>>)) {
-        self.spans[k].rows = rows;
-    }
-
     /// Reserves `n` fresh stamp values and sizes the per-entity arrays; returns the first.
     fn stamps(&mut self, n: u32, ents: usize) -> u32 {
         if self.marks.len() < ents {
@@ -207,6 +186,8 @@ pub(crate) struct Observer {
     pub(crate) last_tick: Option<Tick>,
     /// The avatar's position at the last visibility computation.
     center: Option<IVec2>,
+    /// The rows of cells within the leave radius of the avatar's current position.
+    span: SpanRows,
     /// Recompute visibility at the next update whatever changed.
     pub(crate) force: bool,
     /// Whether the cap excluded some entity that qualified at the last full computation
@@ -243,6 +224,7 @@ impl Observer {
             first_tick: None,
             last_tick: None,
             center: None,
+            span: SpanRows::default(),
             force: true,
             capped: false,
             slots: Vec::new(),
@@ -289,9 +271,9 @@ impl Observer {
 
     /// Second prefetch stage, one observer ahead (the first stage has brought in the
     /// buffers' heads): starts loading the slots that the acks and the delta will touch,
-    /// and the grid cells or change lists around the avatar. Reads only; a stale avatar
-    /// index merely prefetches the wrong lines.
-    pub(crate) fn prefetch_work(&self, table: &Table, s: &mut Scratch) {
+    /// and the grid cells or change lists around the avatar (computing the rows of cells
+    /// again if the avatar moved). A stale avatar index merely prefetches the wrong lines.
+    pub(crate) fn prefetch_work(&mut self, table: &Table) {
         let acked = self.log.iter().take_while(|ch| ch.tick <= self.baseline);
         for ch in acked.take(PREFETCH_SLOTS) {
             prefetch::at(&self.slots, usize::from(ch.slot));
@@ -303,9 +285,9 @@ impl Observer {
             next = self.diff.next(s + 1);
         }
         if let Some(e) = table.ents.get(self.avatar_idx as usize) {
-            let span = &mut s.spans[s.flip];
-            s.flip ^= 1;
-            span.fill(table.grid.dims(), e.pos, self.leave_radius());
+            let radius = self.leave_radius();
+            let span = &mut self.span;
+            span.fill(table.grid.dims(), e.pos, radius);
             // Whether `step` may scan the grid (it recomputes when the avatar moved, when
             // forced, or when capped and something changed nearby) or reads only the
             // change lists.
@@ -334,8 +316,10 @@ impl Observer {
                 }
             }
             Some(c) => {
-                let taken = scratch.take_rows(table.grid.dims(), c, self.leave_radius());
-                let rows = &taken.1;
+                let radius = self.leave_radius();
+                self.span.fill(table.grid.dims(), c, radius);
+                let taken = std::mem::take(&mut self.span.rows);
+                let rows = &taken;
                 if self.force || self.center != Some(c) {
                     changed |= self.recompute(center, rows, table, scratch, tick);
                     changed |= self.refresh(table, tick);
@@ -351,7 +335,7 @@ impl Observer {
                         }
                     }
                 }
-                scratch.put_rows(taken);
+                self.span.rows = taken;
             }
         }
         self.center = center;

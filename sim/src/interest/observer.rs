@@ -53,8 +53,6 @@ pub(crate) struct Scratch {
     cands: Vec<Cand>,
     enters: Vec<Cand>,
     leaves: Vec<u16>,
-    /// Entities already looked at (when `marks` is not used).
-    seen: Vec<u32>,
     /// Visible entities that changed, by slot, with their new state.
     refresh: Vec<(u16, View)>,
     /// The slots a delta enters, with their views.
@@ -366,20 +364,19 @@ impl Observer {
         // Which listed entities are visible, and in which slot: with few listed, a scan of
         // the compact slot index; else the visible set is stamped into per-entity arrays.
         let stamped = listed > SCAN_MAX;
-        let (was, done_was, done_not) = if stamped {
-            let was = s.stamps(3, table.ents.len());
+        let was = if stamped {
+            let was = s.stamps(1, table.ents.len());
             for (slot, &idx) in self.vis.iter().enumerate() {
                 if idx != NONE {
                     s.marks[idx as usize] = was;
                     s.slot_of[idx as usize] = slot as u16;
                 }
             }
-            (was, was + 1, was + 2)
+            was
         } else {
-            (0, 0, 0)
+            0
         };
         let count = self.visible_count();
-        s.seen.clear();
         s.enters.clear();
         s.leaves.clear();
         s.refresh.clear();
@@ -394,20 +391,9 @@ impl Observer {
             let (touches, views) = table.cells.row(row.clone());
             for (k, t) in touches.iter().enumerate() {
                 let e = t.idx;
-                // An entity may be listed twice (the cells it left and entered).
                 let slot = if stamped {
-                    let m = s.marks[e as usize];
-                    if m == done_was || m == done_not {
-                        continue;
-                    }
-                    let w = m == was;
-                    s.marks[e as usize] = if w { done_was } else { done_not };
-                    w.then(|| s.slot_of[e as usize])
+                    (s.marks[e as usize] == was).then(|| s.slot_of[e as usize])
                 } else {
-                    if s.seen.contains(&e) {
-                        continue;
-                    }
-                    s.seen.push(e);
                     self.vis.iter().position(|&v| v == e).map(|p| p as u16)
                 };
                 let w = slot.is_some();
@@ -427,22 +413,27 @@ impl Observer {
                 }
             }
         }
+        // An entity listed twice (in the cells it left and entered) was seen twice, the
+        // same both times.
+        s.leaves.sort_unstable();
+        s.leaves.dedup();
+        s.enters.sort_unstable_by_key(|c| (c.d2, c.id));
+        s.enters.dedup_by_key(|c| c.idx);
+        s.refresh.sort_unstable_by_key(|&(slot, _)| slot);
+        s.refresh.dedup_by_key(|&mut (slot, _)| slot);
         if count - s.leaves.len() + s.enters.len() > usize::from(self.config.cap) {
             let changed = self.recompute(Some(c), rows, table, s, tick);
             return changed | self.refresh(table, tick);
         }
         let mut changed = false;
-        s.leaves.sort_unstable();
         for &slot in &s.leaves {
             self.leave(tick, slot);
             changed = true;
         }
-        s.enters.sort_unstable_by_key(|c| (c.d2, c.id));
         for c in &s.enters {
             self.enter(c.idx, table, tick);
             changed = true;
         }
-        s.refresh.sort_unstable_by_key(|&(slot, _)| slot);
         for &(slot, new) in &s.refresh {
             if self.slots[usize::from(slot)].current != Some(new) {
                 self.record(tick, slot, Some(new));

@@ -414,13 +414,12 @@ impl Observer {
             }
         }
         // An entity listed twice (in the cells it left and entered) was seen twice, the
-        // same both times.
+        // same both times (a second refresh of a slot changes nothing).
         s.leaves.sort_unstable();
         s.leaves.dedup();
         s.enters.sort_unstable_by_key(|c| (c.d2, c.id));
         s.enters.dedup_by_key(|c| c.idx);
         s.refresh.sort_unstable_by_key(|&(slot, _)| slot);
-        s.refresh.dedup_by_key(|&mut (slot, _)| slot);
         if count - s.leaves.len() + s.enters.len() > usize::from(self.config.cap) {
             let changed = self.recompute(Some(c), rows, table, s, tick);
             return changed | self.refresh(table, tick);

@@ -70,6 +70,8 @@ mod prefetch;
 mod proximity;
 mod table;
 
+use std::sync::{Mutex, PoisonError};
+
 use rayon::prelude::*;
 use thiserror::Error;
 
@@ -84,6 +86,10 @@ use crate::{EntityId, Simulation, Tick};
 
 /// The observer pass is split into parts of at least this many observers.
 const MIN_PART: usize = 4;
+
+/// With more than one thread, the observer pass is split into this many parts per thread,
+/// so that the thread that runs proximity beside it takes fewer.
+const PARTS_PER_THREAD: usize = 4;
 
 /// An observer's area of interest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -212,7 +218,7 @@ pub struct Interest {
     table: Table,
     entries: Vec<Entry>,
     free_entries: Vec<u32>,
-    /// One per part of the observer pass.
+    /// Scratch buffers of the observer pass, one per part running at a time.
     scratch: Vec<Scratch>,
     threads: usize,
     proximity: Proximity,
@@ -226,7 +232,7 @@ impl Interest {
             table: Table::default(),
             entries: Vec::new(),
             free_entries: Vec::new(),
-            scratch: vec![Scratch::default()],
+            scratch: Vec::new(),
             threads: 1,
             proximity: Proximity::new(proximity),
             tick: None,
@@ -289,9 +295,10 @@ impl Interest {
         Ok(())
     }
 
-    /// Splits the observer pass of [`update`](Self::update) into up to `threads` parts
-    /// (of at least 4 observers each) run on rayon's current thread pool. Default 1: the
-    /// pass runs on the caller's thread. Results are the same for any value.
+    /// Runs the observer pass of [`update`](Self::update) on rayon's current thread pool
+    /// when `threads` > 1: split into up to `4 × threads` parts (of at least 4 observers
+    /// each), beside the proximity step. Default 1: all runs on the caller's thread.
+    /// Results are the same for any value.
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
     }
@@ -324,32 +331,41 @@ impl Interest {
         let tick = sim.tick();
         self.table.sync(sim);
         // Avatars first (proximity needs only the participant counts this keeps up to
-        // date), then the observers, in parts that may run in parallel: each reads the
-        // table and writes only its own observers and scratch buffers.
+        // date), then the observers and proximity, which may run in parallel: each reads
+        // the table and writes only its own state (a part of the observers, with a scratch
+        // buffer taken from a pool for the time it runs).
         for i in 0..self.entries.len() {
             if let Some(Some(o)) = self.entries.get(i + 8).map(|e| e.observer.as_ref()) {
                 prefetch::at(&self.table.ents, o.avatar_idx as usize);
             }
             self.resolve_avatar(i);
         }
-        let parts = self
-            .threads
-            .min(self.entries.len().div_ceil(MIN_PART))
-            .max(1);
-        if self.scratch.len() < parts {
-            self.scratch.resize_with(parts, Scratch::default);
-        }
         let table = &self.table;
-        if parts == 1 {
+        let parts = (self.threads * PARTS_PER_THREAD).min(self.entries.len().div_ceil(MIN_PART));
+        if self.threads == 1 || parts <= 1 {
+            if self.scratch.is_empty() {
+                self.scratch.push(Scratch::default());
+            }
             step_observers(&mut self.entries, table, &mut self.scratch[0], tick);
+            self.proximity.step(table);
         } else {
             let chunk = self.entries.len().div_ceil(parts);
-            self.entries
-                .par_chunks_mut(chunk)
-                .zip(self.scratch.par_iter_mut())
-                .for_each(|(entries, scratch)| step_observers(entries, table, scratch, tick));
+            let pool = Mutex::new(std::mem::take(&mut self.scratch));
+            let take = || pool.lock().unwrap_or_else(PoisonError::into_inner).pop();
+            let give = |s| pool.lock().unwrap_or_else(PoisonError::into_inner).push(s);
+            let (proximity, entries) = (&mut self.proximity, &mut self.entries);
+            rayon::join(
+                || proximity.step(table),
+                || {
+                    entries.par_chunks_mut(chunk).for_each(|entries| {
+                        let mut scratch = take().unwrap_or_default();
+                        step_observers(entries, table, &mut scratch, tick);
+                        give(scratch);
+                    })
+                },
+            );
+            self.scratch = pool.into_inner().unwrap_or_else(PoisonError::into_inner);
         }
-        self.proximity.step(&self.table);
         self.table.end_epoch();
         self.tick = Some(tick);
     }

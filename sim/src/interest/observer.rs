@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 use std::ops::Range;
 
 use glam::IVec2;
+use smallvec::SmallVec;
 
 use super::grid::{Dims, Item};
 use super::prefetch;
@@ -99,10 +100,14 @@ impl Scratch {
     }
 }
 
+/// Bit words of a slot set, inline up to 128 slots (the default cap is 64): no heap line to
+/// fetch per observer and tick.
+type Words = SmallVec<[u64; 2]>;
+
 /// A set of used slots, lowest-free-first.
 #[derive(Debug, Default)]
 struct SlotSet {
-    words: Vec<u64>,
+    words: Words,
 }
 
 impl SlotSet {
@@ -133,7 +138,7 @@ impl SlotSet {
 /// means "equal").
 #[derive(Debug, Default)]
 struct Bits {
-    words: Vec<u64>,
+    words: Words,
 }
 
 impl Bits {

@@ -8,7 +8,7 @@ use smallvec::SmallVec;
 
 use super::grid::{Dims, Item};
 use super::prefetch;
-use super::table::{NONE, Table, View};
+use super::table::{NONE, Table, View, bit, set_bit};
 use super::{AoiConfig, Delta, Enter, Leave, Slot, Update, VisibleState};
 use crate::{EntityId, Tick};
 
@@ -46,11 +46,11 @@ pub(crate) struct Cand {
 #[derive(Debug, Default)]
 #[repr(align(128))]
 pub(crate) struct Scratch {
-    /// Per entity index: a stamp telling whether it is in the observer's old/new set.
-    marks: Vec<u32>,
-    /// Per entity index: its slot, valid where `marks` says it is visible.
-    slot_of: Vec<u16>,
-    stamp: u32,
+    /// Per entity index, a bit: in the observer's view before its step. All clear between
+    /// observers; 12.5 KB for 100k entities, so lookups hit the first-level cache.
+    was: Vec<u64>,
+    /// Per entity index, a bit: in the observer's new view (all clear between observers).
+    now: Vec<u64>,
     cands: Vec<Cand>,
     enters: Vec<Cand>,
     leaves: Vec<u16>,
@@ -84,19 +84,18 @@ impl SpanRows {
 }
 
 impl Scratch {
-    /// Reserves `n` fresh stamp values and sizes the per-entity arrays; returns the first.
-    fn stamps(&mut self, n: u32, ents: usize) -> u32 {
-        if self.marks.len() < ents {
-            self.marks.resize(ents, 0);
-            self.slot_of.resize(ents, 0);
+    /// Sets the `was` bit of every entity in `vis` (a slot index).
+    fn mark_visible(&mut self, vis: &[u32]) {
+        for &idx in vis.iter().filter(|&&idx| idx != NONE) {
+            set_bit(&mut self.was, idx, true);
         }
-        if self.stamp >= u32::MAX - n {
-            self.marks.fill(0);
-            self.stamp = 0;
+    }
+
+    /// Clears the `was` bits [`Scratch::mark_visible`] set.
+    fn unmark_visible(&mut self, vis: &[u32]) {
+        for &idx in vis.iter().filter(|&&idx| idx != NONE) {
+            set_bit(&mut self.was, idx, false);
         }
-        let first = self.stamp + 1;
-        self.stamp += n;
-        first
     }
 }
 
@@ -170,7 +169,7 @@ impl Bits {
 }
 
 /// Up to this many changes listed around an observer, [`Observer::incremental`] finds the
-/// visible ones by scanning the observer's slot index instead of stamping its visible set.
+/// visible ones by scanning the observer's slot index instead of marking its visible set.
 const SCAN_MAX: usize = 24;
 
 /// At most this many slots are prefetched per list in [`Observer::prefetch_work`].
@@ -367,20 +366,12 @@ impl Observer {
     ) -> bool {
         let big = self.leave_radius();
         // Which listed entities are visible, and in which slot: with few listed, a scan of
-        // the compact slot index; else the visible set is stamped into per-entity arrays.
-        let stamped = listed > SCAN_MAX;
-        let was = if stamped {
-            let was = s.stamps(1, table.ents.len());
-            for (slot, &idx) in self.vis.iter().enumerate() {
-                if idx != NONE {
-                    s.marks[idx as usize] = was;
-                    s.slot_of[idx as usize] = slot as u16;
-                }
-            }
-            was
-        } else {
-            0
-        };
+        // the compact slot index; else the visible set is marked in a bitset first, and
+        // only the visible ones are looked for in the index.
+        let marked = listed > SCAN_MAX;
+        if marked {
+            s.mark_visible(&self.vis);
+        }
         let count = self.visible_count();
         s.enters.clear();
         s.leaves.clear();
@@ -396,8 +387,8 @@ impl Observer {
             let (touches, views) = table.cells.row(row.clone());
             for (k, t) in touches.iter().enumerate() {
                 let e = t.idx;
-                let slot = if stamped {
-                    (s.marks[e as usize] == was).then(|| s.slot_of[e as usize])
+                let slot = if marked && !bit(&s.was, e) {
+                    None
                 } else {
                     self.vis.iter().position(|&v| v == e).map(|p| p as u16)
                 };
@@ -417,6 +408,9 @@ impl Observer {
                     (None, false) => {}
                 }
             }
+        }
+        if marked {
+            s.unmark_visible(&self.vis);
         }
         // An entity listed twice (in the cells it left and entered) was seen twice, the
         // same both times (a second refresh of a slot changes nothing).
@@ -490,13 +484,7 @@ impl Observer {
         s: &mut Scratch,
         tick: Tick,
     ) -> bool {
-        let was = s.stamps(2, table.ents.len());
-        let now = was + 1;
-        for &idx in &self.vis {
-            if idx != NONE {
-                s.marks[idx as usize] = was;
-            }
-        }
+        s.mark_visible(&self.vis);
         s.cands.clear();
         if let Some(c) = center {
             let big = self.leave_radius();
@@ -507,12 +495,12 @@ impl Observer {
             } else {
                 self.avatar_idx
             };
-            let (marks, cands) = (&s.marks, &mut s.cands);
+            let (was, cands) = (&s.was, &mut s.cands);
             let mut visit = |p: &Item| {
                 let d = p.pos - c;
                 let d2 = i64::from(d.x) * i64::from(d.x) + i64::from(d.y) * i64::from(d.y);
                 // The visible set is looked up only where hysteresis decides.
-                let eligible = d2 <= r2 || (d2 <= big2 && marks[p.idx as usize] == was);
+                let eligible = d2 <= r2 || (d2 <= big2 && bit(was, p.idx));
                 if eligible && p.idx != skip {
                     cands.push(Cand {
                         d2,
@@ -536,16 +524,20 @@ impl Observer {
             s.cands.truncate(cap);
         }
         for c in &mut s.cands {
-            c.was = s.marks[c.idx as usize] == was;
-            s.marks[c.idx as usize] = now;
+            c.was = bit(&s.was, c.idx);
+            set_bit(&mut s.now, c.idx, true);
         }
+        s.unmark_visible(&self.vis);
         let mut changed = false;
         for slot in 0..self.vis.len() {
             let idx = self.vis[slot];
-            if idx != NONE && s.marks[idx as usize] != now {
+            if idx != NONE && !bit(&s.now, idx) {
                 self.leave(tick, slot as u16);
                 changed = true;
             }
+        }
+        for c in &s.cands {
+            set_bit(&mut s.now, c.idx, false);
         }
         s.enters.clear();
         s.enters.extend(s.cands.iter().filter(|c| !c.was));

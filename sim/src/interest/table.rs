@@ -242,13 +242,13 @@ pub(crate) struct Table {
 }
 
 /// Bit `idx` of a bitset (clear beyond its end).
-fn bit(bits: &[u64], idx: u32) -> bool {
+pub(crate) fn bit(bits: &[u64], idx: u32) -> bool {
     bits.get(idx as usize / 64)
         .is_some_and(|w| w & (1 << (idx % 64)) != 0)
 }
 
 /// Sets or clears bit `idx` of a bitset (growing it as needed).
-fn set_bit(bits: &mut Vec<u64>, idx: u32, on: bool) {
+pub(crate) fn set_bit(bits: &mut Vec<u64>, idx: u32, on: bool) {
     let w = idx as usize / 64;
     if bits.len() <= w {
         bits.resize(w + 1, 0);

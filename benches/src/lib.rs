@@ -2,6 +2,7 @@
 
 #![deny(missing_docs)]
 
+pub mod interest_rig;
 pub mod server_tick;
 
 use std::sync::Arc;
@@ -10,6 +11,12 @@ use glam::IVec2;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 use sim::{Direction, EntityId, Event, Input, PlayerInfo, SimConfig, Simulation, TileMap};
+
+/// The `p`-th percentile of `values` (sorted in place; `p` in 0..=100; 50: the median).
+pub fn percentile(values: &mut [std::time::Duration], p: usize) -> std::time::Duration {
+    values.sort_unstable();
+    values[(values.len() * p.min(100) / 100).min(values.len() - 1)]
+}
 
 /// Loads a map shipped in `assets/maps` by name (`office`, `campus`).
 pub fn shipped_map(name: &str) -> Arc<TileMap> {

@@ -16,7 +16,7 @@ use anyhow::{Context, bail};
 use benches::server_tick::{
     SERIES, ServerTick, TickSample, TickSamples, WARM_UP_TICKS, campus_density,
 };
-use benches::shipped_map;
+use benches::{percentile, shipped_map};
 use cpu_time::ThreadTime;
 
 const MIN_TICKS: usize = 30;
@@ -102,12 +102,7 @@ fn median_tick(rig: &mut ServerTick) -> anyhow::Result<(Duration, Duration)> {
                 .context("reading the thread's CPU clock")?,
         );
     }
-    Ok((median(cpu), median(wall)))
-}
-
-fn median(mut values: Vec<Duration>) -> Duration {
-    values.sort_unstable();
-    values[values.len() / 2]
+    Ok((percentile(&mut cpu, 50), percentile(&mut wall, 50)))
 }
 
 /// `N CPUs (model name)` from the standard library and `/proc/cpuinfo`.

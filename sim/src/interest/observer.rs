@@ -41,10 +41,8 @@ pub(crate) struct Cand {
 }
 
 /// Scratch buffers shared by the observers of one part of the pass (one observer is
-/// processed at a time). Aligned so that parts on different threads never write to the
-/// same cache line.
+/// processed at a time; a part running on a worker thread has its own).
 #[derive(Debug, Default)]
-#[repr(align(128))]
 pub(crate) struct Scratch {
     /// Per entity index, a bit: in the observer's view before its step. All clear between
     /// observers; 12.5 KB for 100k entities, so lookups hit the first-level cache.

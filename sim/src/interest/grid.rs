@@ -120,26 +120,11 @@ impl Span {
             if dy > r {
                 return None;
             }
-            let half = isqrt(r * r - dy * dy);
+            let half = (r * r - dy * dy).isqrt();
             let row = (y * w) as usize;
             Some(row + col(cx - half)..row + col(cx + half) + 1)
         })
     }
-}
-
-/// `floor(sqrt(n))` for `n >= 0`: the hardware square root (exact to one unit below
-/// 2^52, and correctly rounded, so the same on every machine), then corrected to the
-/// exact integer answer. Several times faster than `i64::isqrt`, and called per row of
-/// every span.
-fn isqrt(n: i64) -> i64 {
-    let mut s = (n as f64).sqrt() as i64;
-    while s * s > n {
-        s -= 1;
-    }
-    while (s + 1) * (s + 1) <= n {
-        s += 1;
-    }
-    s
 }
 
 /// A stable counting sort by cell that leaves `slack` free places after each cell's

@@ -343,9 +343,9 @@ impl Table {
                 continue;
             }
             let old = self.ents[idx as usize].pos;
-            let mut any = false;
+            let (mut any, mut new_cell) = (false, false);
             if old != pos.0 {
-                self.move_to(idx, pos.0);
+                new_cell = self.move_to(idx, pos.0);
                 self.moved.push(idx);
                 any = true;
             }
@@ -367,7 +367,7 @@ impl Table {
             }
             if any {
                 self.mark(idx, old);
-                if dims.cell(old) != dims.cell(pos.0) {
+                if new_cell {
                     self.cells.touch(pos.0, idx);
                 }
             }
@@ -393,16 +393,18 @@ impl Table {
         self.cells.touch(p, idx);
     }
 
-    /// Moves entity `idx` to `pos`, in the grid too.
-    fn move_to(&mut self, idx: u32, pos: IVec2) {
+    /// Moves entity `idx` to `pos`, in the grid too; returns whether it changed cells.
+    fn move_to(&mut self, idx: u32, pos: IVec2) -> bool {
         let dims = self.grid.dims();
         let e = &mut self.ents[idx as usize];
         let old = dims.cell(std::mem::replace(&mut e.pos, pos));
-        if old == dims.cell(pos) {
-            self.grid.set_pos(idx, pos);
-        } else {
+        let new_cell = old != dims.cell(pos);
+        if new_cell {
             self.grid.relocate(old, Item { pos, idx, id: e.id });
+        } else {
+            self.grid.set_pos(idx, pos);
         }
+        new_cell
     }
 
     /// Rebuilds the grid if it is new or a cell overflowed.

@@ -21,13 +21,12 @@
 
 use std::sync::Arc;
 
-use benches::interest_rig::{InterestRig, Walking};
+use benches::interest_rig::{InterestRig, Walking, aoi};
 use benches::shipped_map;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rstar::RTree;
 use rstar::primitives::GeomWithData;
 use sim::TileMap;
-use sim::interest::AoiConfig;
 
 fn campus(c: &mut Criterion) {
     let map = shipped_map("campus");
@@ -69,13 +68,7 @@ fn per_observer(c: &mut Criterion) {
         let map = Arc::new(TileMap::open_floor(side, side));
         let observers = entities / 10;
         let mut rig = InterestRig::new(map, entities, observers, Walking::All);
-        let aoi = AoiConfig {
-            radius: 6,
-            hysteresis: 2,
-            cap: 64,
-            include_self: true,
-        };
-        rig.set_aoi(aoi);
+        rig.set_aoi(aoi(6));
         rig.run(20);
         eprintln!(
             "interest/per_observer/{entities}: {side}x{side} open floor, {observers} observers, \

@@ -12,6 +12,17 @@ use sim::{Direction, EntityId, Input, TileMap};
 
 use crate::RandomWalk;
 
+/// The benches' area of interest with radius `radius`: hysteresis 2, cap 64, the own avatar
+/// included.
+pub const fn aoi(radius: u32) -> AoiConfig {
+    AoiConfig {
+        radius,
+        hysteresis: 2,
+        cap: 64,
+        include_self: true,
+    }
+}
+
 /// How the avatars move.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Walking {
@@ -156,12 +167,7 @@ impl InterestRig {
     pub fn calibrate(&mut self, target: f64) -> (AoiConfig, f64) {
         let mut best = (AoiConfig::default(), f64::MAX);
         for radius in 3..=12 {
-            let aoi = AoiConfig {
-                radius,
-                hysteresis: 2,
-                cap: 64,
-                include_self: true,
-            };
+            let aoi = aoi(radius);
             self.set_aoi(aoi);
             self.run(4);
             let avg = self.avg_visible();

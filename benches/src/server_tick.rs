@@ -23,12 +23,7 @@ use crate::RandomWalk;
 
 /// The area of interest of every client: radius 6, hysteresis 2, cap 64 (as in the interest
 /// bench), ~50 visible at [`campus_density`].
-pub const AOI: AoiConfig = AoiConfig {
-    radius: 6,
-    hysteresis: 2,
-    cap: 64,
-    include_self: true,
-};
+pub const AOI: AoiConfig = crate::interest_rig::aoi(6);
 
 /// Ticks run before measuring: the first snapshots carry every visible entity as an enter.
 pub const WARM_UP_TICKS: usize = 20;

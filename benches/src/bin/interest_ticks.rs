@@ -20,9 +20,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use benches::interest_rig::{InterestRig, Walking};
+use benches::interest_rig::{InterestRig, Walking, aoi};
 use benches::{percentile, shipped_map};
-use sim::interest::AoiConfig;
 
 const USAGE: &str = "usage: interest_ticks [--walking tenth|all] [--threads N] [--ticks N] \
                      [--warm-up N] [--radius R]
@@ -47,12 +46,7 @@ fn main() -> anyhow::Result<()> {
     let mut rig = InterestRig::new(shipped_map("campus"), 100_000, 10_000, o.walking);
     let radius = match o.radius {
         Some(radius) => {
-            rig.set_aoi(AoiConfig {
-                radius,
-                hysteresis: 2,
-                cap: 64,
-                include_self: true,
-            });
+            rig.set_aoi(aoi(radius));
             radius
         }
         None => rig.calibrate(50.0).0.radius,

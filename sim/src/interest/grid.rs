@@ -198,6 +198,15 @@ impl Grid {
         }
     }
 
+    /// Asks the CPU to start loading the place of entity `idx` in the items (`item`: the
+    /// item there, which reads the place).
+    pub(crate) fn prefetch_place(&self, idx: u32, item: bool) {
+        match self.at.get(idx as usize) {
+            Some(&place) if item && !self.dirty => prefetch::at(&self.items, place as usize),
+            _ => prefetch::at(&self.at, idx as usize),
+        }
+    }
+
     /// Updates the tile of entity `idx`, which stays in the same cell.
     pub(crate) fn set_pos(&mut self, idx: u32, pos: IVec2) {
         if !self.dirty {
@@ -309,13 +318,16 @@ impl Grid {
 
     /// Calls `f` for every item within `radius` of `center` (and some beyond it: callers
     /// check the exact distance).
+    #[inline(always)]
     pub(crate) fn for_each_near(&self, center: IVec2, radius: i32, mut f: impl FnMut(&Item)) {
         for row in self.dims.span(center, radius).rows() {
             self.for_each_in(row, &mut f);
         }
     }
 
-    /// Calls `f` for every item in the cells of `row`.
+    /// Calls `f` for every item in the cells of `row`. Always inlined, so that `f` is inlined
+    /// into the scan (left to itself, the compiler may call it per item).
+    #[inline(always)]
     pub(crate) fn for_each_in(&self, row: Range<usize>, f: &mut impl FnMut(&Item)) {
         debug_assert!(!self.dirty, "grid queried before its rebuild");
         for c in row {

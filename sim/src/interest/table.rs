@@ -233,6 +233,8 @@ pub(crate) struct Table {
     by_id: HashMap<EntityId, u32>,
     /// Per hecs handle id: the handle last seen there and its entity's index (`NONE`: none).
     by_handle: Vec<(hecs::Entity, u32)>,
+    /// The rows (and handles) of an archetype's entities that changed since the last sync.
+    rows: Vec<(usize, hecs::Entity)>,
     live: usize,
     pub(crate) grid: Grid,
     pub(crate) cells: Cells,
@@ -257,6 +259,16 @@ pub(crate) fn set_bit(bits: &mut Vec<u64>, idx: u32, on: bool) {
         bits[w] |= 1 << (idx % 64);
     } else {
         bits[w] &= !(1 << (idx % 64));
+    }
+}
+
+/// The handle of the live entity `id` of one of `world`'s archetypes.
+fn handle_of(world: &hecs::World, id: u32) -> hecs::Entity {
+    // SAFETY: `find_entity_from_id` needs a live entity's id; `id` is listed in an archetype
+    // of `world`, which the caller borrows (no despawn can happen meanwhile).
+    #[allow(unsafe_code)]
+    unsafe {
+        world.find_entity_from_id(id)
     }
 }
 
@@ -323,56 +335,45 @@ impl Table {
         for idx in self.changed.drain(..) {
             self.changed_bits[idx as usize / 64] = 0;
         }
+        // Only the entities that changed are read: their rows are found by a scan of the
+        // `ChangedAt` columns, then taken in with a software pipeline (their records are
+        // scattered, and a few thousand change per tick out of 100k).
         let since = self.synced;
-        let mut query = sim.world.query::<(
-            hecs::Entity,
-            &EntityId,
-            &ChangedAt,
-            &Position,
-            &Motion,
-            &PlayerInfo,
-            &StateHash,
-        )>();
-        for (handle, &id, changed, pos, motion, player, hash) in query.iter() {
-            if since.is_some_and(|s| changed.0 <= s) {
+        for arch in sim.world.archetypes() {
+            let (Some(changed), Some(ids), Some(pos), Some(motion), Some(player), Some(hash)) = (
+                arch.get::<&ChangedAt>(),
+                arch.get::<&EntityId>(),
+                arch.get::<&Position>(),
+                arch.get::<&Motion>(),
+                arch.get::<&PlayerInfo>(),
+                arch.get::<&StateHash>(),
+            ) else {
                 continue;
-            }
-            let idx = self.resolve(handle, id);
-            if idx == NONE {
-                self.insert(handle, id, pos.0, motion, (player, hash.player));
-                continue;
-            }
-            let old = self.ents[idx as usize].pos;
-            let (mut any, mut new_cell) = (false, false);
-            if old != pos.0 {
-                new_cell = self.move_to(idx, pos.0);
-                self.moved.push(idx);
-                any = true;
-            }
-            let e = &mut self.ents[idx as usize];
-            if e.target != motion.target || e.facing != motion.facing {
-                e.target = motion.target;
-                e.facing = motion.facing;
-                any = true;
-            }
-            if e.player != hash.player {
-                e.player = hash.player;
-                let k = &mut self.cold[idx as usize];
-                if k.avatar != player.avatar || k.name != player.name {
-                    k.avatar = player.avatar;
-                    k.name.clone_from(&player.name);
-                    e.info = info_digest(k.avatar, &k.name);
-                    any = true;
+            };
+            let mut rows = std::mem::take(&mut self.rows);
+            rows.clear();
+            let fresh = changed.iter().enumerate();
+            let fresh = fresh.filter(|(_, at)| since.is_none_or(|s| at.0 > s));
+            rows.extend(fresh.map(|(row, _)| (row, handle_of(&sim.world, arch.ids()[row]))));
+            for (k, &(row, handle)) in rows.iter().enumerate() {
+                if let Some(&(r, h)) = rows.get(k + 8) {
+                    prefetch::at(&ids, r);
+                    prefetch::at(&pos, r);
+                    prefetch::at(&motion, r);
+                    prefetch::at(&hash, r);
+                    prefetch::at(&self.by_handle, h.id() as usize);
                 }
-            }
-            if any {
-                self.mark(idx, old);
-                if new_cell {
-                    self.cells.touch(pos.0, idx);
+                if let Some(&(_, h)) = rows.get(k + 4) {
+                    self.prefetch_known(h, false);
                 }
+                if let Some(&(_, h)) = rows.get(k + 2) {
+                    self.prefetch_known(h, true);
+                }
+                let player = (&player[row], hash[row].player);
+                self.update(handle, ids[row], pos[row].0, &motion[row], player);
             }
+            self.rows = rows;
         }
-        drop(query);
         if self.live != sim.entity_count() {
             for idx in 0..self.ents.len() as u32 {
                 let e = &self.ents[idx as usize];
@@ -384,6 +385,67 @@ impl Table {
         self.regrid();
         self.cells.finish(&self.ents);
         self.synced = Some(sim.tick());
+    }
+
+    /// Asks the CPU to start loading what [`Table::update`] reads of the entity `by_handle`
+    /// lists under `handle`'s id, if any: its record and its place in the grid (first
+    /// stage), or the grid item there (second stage, `item`).
+    fn prefetch_known(&self, handle: hecs::Entity, item: bool) {
+        let idx = self
+            .by_handle
+            .get(handle.id() as usize)
+            .map_or(NONE, |k| k.1);
+        if idx != NONE {
+            if !item {
+                prefetch::at(&self.ents, idx as usize);
+            }
+            self.grid.prefetch_place(idx, item);
+        }
+    }
+
+    /// Takes in the current state of an entity whose `ChangedAt` moved since the last sync.
+    fn update(
+        &mut self,
+        handle: hecs::Entity,
+        id: EntityId,
+        pos: IVec2,
+        motion: &Motion,
+        (player, digest): (&PlayerInfo, u64),
+    ) {
+        let idx = self.resolve(handle, id);
+        if idx == NONE {
+            self.insert(handle, id, pos, motion, (player, digest));
+            return;
+        }
+        let old = self.ents[idx as usize].pos;
+        let (mut any, mut new_cell) = (false, false);
+        if old != pos {
+            new_cell = self.move_to(idx, pos);
+            self.moved.push(idx);
+            any = true;
+        }
+        let e = &mut self.ents[idx as usize];
+        if e.target != motion.target || e.facing != motion.facing {
+            e.target = motion.target;
+            e.facing = motion.facing;
+            any = true;
+        }
+        if e.player != digest {
+            e.player = digest;
+            let k = &mut self.cold[idx as usize];
+            if k.avatar != player.avatar || k.name != player.name {
+                k.avatar = player.avatar;
+                k.name.clone_from(&player.name);
+                e.info = info_digest(k.avatar, &k.name);
+                any = true;
+            }
+        }
+        if any {
+            self.mark(idx, old);
+            if new_cell {
+                self.cells.touch(pos, idx);
+            }
+        }
     }
 
     /// Records a visible change of entity `idx`, listed in the change grid at `p`.

@@ -224,6 +224,9 @@ pub struct Interest {
     threads: usize,
     proximity: Proximity,
     tick: Option<Tick>,
+    /// The table's roster when every observer's avatar was last resolved (`None`: an
+    /// observer was added since).
+    resolved: Option<u64>,
 }
 
 impl Interest {
@@ -237,6 +240,7 @@ impl Interest {
             threads: 1,
             proximity: Proximity::new(proximity),
             tick: None,
+            resolved: None,
         }
     }
 
@@ -246,6 +250,7 @@ impl Interest {
     /// observer sees nothing). Its first delta comes with the next update.
     pub fn add_observer(&mut self, avatar: EntityId, config: AoiConfig) -> ObserverId {
         let observer = Some(Observer::new(avatar, config));
+        self.resolved = None;
         match self.free_entries.pop() {
             Some(index) => {
                 // `remove_observer` already bumped the generation.
@@ -332,14 +337,18 @@ impl Interest {
         let tick = sim.tick();
         self.table.sync(sim);
         // Avatars first (proximity needs only the participant counts this keeps up to
-        // date), then the observers and proximity, which may run in parallel: each reads
+        // date; they can change only when an observer was added or an entity appeared or
+        // died), then the observers and proximity, which may run in parallel: each reads
         // the table and writes only its own state (a part of the observers, with a scratch
         // buffer taken from a pool for the time it runs).
-        for i in 0..self.entries.len() {
-            if let Some(Some(o)) = self.entries.get(i + 8).map(|e| e.observer.as_ref()) {
-                prefetch::at(&self.table.ents, o.avatar_idx as usize);
+        if self.resolved != Some(self.table.roster) {
+            for i in 0..self.entries.len() {
+                if let Some(Some(o)) = self.entries.get(i + 8).map(|e| e.observer.as_ref()) {
+                    prefetch::at(&self.table.ents, o.avatar_idx as usize);
+                }
+                self.resolve_avatar(i);
             }
-            self.resolve_avatar(i);
+            self.resolved = Some(self.table.roster);
         }
         let table = &self.table;
         let parts = (self.threads * PARTS_PER_THREAD).min(self.entries.len().div_ceil(MIN_PART));

@@ -240,6 +240,9 @@ pub(crate) struct Table {
     pub(crate) cells: Cells,
     /// Incremented by every [`Table::sync`].
     pub(crate) epoch: u64,
+    /// Incremented whenever an entity appears or dies: only then can an index found by
+    /// [`Table::index_of`] go stale, or an unknown id become known.
+    pub(crate) roster: u64,
     synced: Option<Tick>,
 }
 
@@ -557,6 +560,7 @@ impl Table {
         self.set_handle(handle, idx);
         self.by_id.insert(id, idx);
         self.live += 1;
+        self.roster += 1;
         self.mark(idx, pos);
         self.moved.push(idx);
     }
@@ -568,6 +572,7 @@ impl Table {
         let (id, pos) = (e.id, e.pos);
         let hid = self.cold[idx as usize].handle.id() as usize;
         self.live -= 1;
+        self.roster += 1;
         if self.by_id.get(&id) == Some(&idx) {
             self.by_id.remove(&id);
         }

@@ -170,8 +170,10 @@ impl Bits {
 /// visible ones by scanning the observer's slot index instead of marking its visible set.
 const SCAN_MAX: usize = 24;
 
-/// At most this many slots are prefetched per list in [`Observer::prefetch_work`].
-const PREFETCH_SLOTS: usize = 16;
+/// At most this many slots are prefetched per list in [`Observer::prefetch_work`]: the
+/// default cap, so that with everyone walking (every visible slot changes every tick) all
+/// the slots an observer's acks and delta touch are asked for.
+const PREFETCH_SLOTS: usize = 64;
 
 /// One observer's state.
 #[derive(Debug)]

@@ -208,7 +208,7 @@ pub(crate) struct Observer {
     log: VecDeque<Change>,
     /// Slots whose acknowledged and current contents may differ: only they can appear in a delta.
     diff: Bits,
-    /// The baseline moved since the delta was built.
+    /// The acknowledged view changed since the delta was built.
     stale: bool,
     pub(crate) delta: Delta,
     /// The player-info digest of each of `delta.enters`.
@@ -345,7 +345,9 @@ impl Observer {
         if changed || self.stale || self.last_tick.is_none() {
             self.rebuild_delta(table, scratch, tick);
         } else {
+            // Neither view changed: the same delta holds from the (possibly newer) baseline.
             self.delta.tick = tick;
+            self.delta.baseline = self.baseline;
         }
         self.stale = false;
         self.first_tick.get_or_insert(tick);
@@ -675,16 +677,18 @@ impl Observer {
     /// the observer's data is in cache anyway.
     pub(crate) fn ack(&mut self, tick: Tick) {
         self.baseline = tick;
-        self.stale = true;
     }
 
-    /// Folds the changes up to the baseline into the acknowledged view.
+    /// Folds the changes up to the baseline into the acknowledged view (which then differs
+    /// from the one the delta was built from). The acknowledged view changes only here: a
+    /// baseline that moved past no change leaves it, and the delta, as they were.
     fn apply_acks(&mut self) {
         while let Some(ch) = self.log.front().copied() {
             if ch.tick > self.baseline {
                 break;
             }
             self.log.pop_front();
+            self.stale = true;
             let i = usize::from(ch.slot);
             if self.slots.len() <= i {
                 self.slots.resize(i + 1, SlotPair::default());

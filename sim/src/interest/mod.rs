@@ -531,7 +531,7 @@ impl Interest {
 fn step_observers(entries: &mut [Entry], table: &Table, scratch: &mut Scratch, tick: Tick) {
     for i in 0..entries.len() {
         if let Some(e) = entries.get(i + 4) {
-            prefetch::lines(std::slice::from_ref(e), 8);
+            prefetch::lines(std::slice::from_ref(e), usize::MAX);
         }
         if let Some(Some(o)) = entries.get(i + 2).map(|e| e.observer.as_ref()) {
             o.prefetch(table);

@@ -68,7 +68,9 @@ pub(crate) struct Scratch {
 struct SpanRows {
     /// The grid's dimensions, center and radius they are for.
     key: Option<(Dims, IVec2, i32)>,
-    rows: Vec<Range<usize>>,
+    /// Inline up to the 9 rows of the default area of interest (radius 12 + hysteresis 2
+    /// over 4-tile rows): in the observer's record, not in a buffer of their own.
+    rows: SmallVec<[Range<usize>; 9]>,
 }
 
 impl SpanRows {
@@ -196,12 +198,13 @@ pub(crate) struct Observer {
     /// (then unchanged entities may enter when others leave, so changes alone do not tell
     /// the new set).
     capped: bool,
-    /// The view at `last_tick`, by slot.
     /// The view at `last_tick` and the view at `baseline`, by slot (side by side: the
     /// delta and the acks read both).
     slots: Vec<SlotPair>,
-    /// The entity index in each slot (`slots[i].current`) (`NONE`: empty), compact for scans.
-    vis: Vec<u32>,
+    /// The entity index in each slot (`slots[i].current`) (`NONE`: empty), compact for scans;
+    /// inline up to the default cap (64), so that the observer pass finds it in the
+    /// observer's record instead of one more buffer to fetch per observer.
+    vis: SmallVec<[u32; 64]>,
     used: SlotSet,
     pub(crate) baseline: Tick,
     /// Changes of the current view after `baseline`, in tick order.
@@ -230,7 +233,7 @@ impl Observer {
             force: true,
             capped: false,
             slots: Vec::new(),
-            vis: Vec::new(),
+            vis: SmallVec::new(),
             used: SlotSet::default(),
             baseline: 0,
             log: VecDeque::new(),

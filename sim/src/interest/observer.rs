@@ -409,7 +409,11 @@ impl Observer {
                         idx: e,
                         was: false,
                     }),
-                    (Some(slot), true) => s.refresh.push((slot, views[k])),
+                    (Some(slot), true) => {
+                        // Compared with the slot's view once the scan is done.
+                        prefetch::at(&self.slots, usize::from(slot));
+                        s.refresh.push((slot, views[k]));
+                    }
                     (None, false) => {}
                 }
             }

@@ -265,6 +265,18 @@ pub(crate) fn set_bit(bits: &mut Vec<u64>, idx: u32, on: bool) {
     }
 }
 
+/// What the sync reads of an entity whose `ChangedAt` moved since the last sync.
+#[derive(Clone, Copy)]
+struct Fresh<'w> {
+    handle: hecs::Entity,
+    id: EntityId,
+    pos: IVec2,
+    motion: &'w Motion,
+    player: &'w PlayerInfo,
+    /// The simulation's digest of `player`.
+    digest: u64,
+}
+
 /// The handle of the live entity `id` of one of `world`'s archetypes.
 fn handle_of(world: &hecs::World, id: u32) -> hecs::Entity {
     // SAFETY: `find_entity_from_id` needs a live entity's id; `id` is listed in an archetype
@@ -372,8 +384,14 @@ impl Table {
                 if let Some(&(_, h)) = rows.get(k + 2) {
                     self.prefetch_known(h, true);
                 }
-                let player = (&player[row], hash[row].player);
-                self.update(handle, ids[row], pos[row].0, &motion[row], player);
+                self.update(Fresh {
+                    handle,
+                    id: ids[row],
+                    pos: pos[row].0,
+                    motion: &motion[row],
+                    player: &player[row],
+                    digest: hash[row].player,
+                });
             }
             self.rows = rows;
         }
@@ -407,19 +425,19 @@ impl Table {
     }
 
     /// Takes in the current state of an entity whose `ChangedAt` moved since the last sync.
-    fn update(
-        &mut self,
-        handle: hecs::Entity,
-        id: EntityId,
-        pos: IVec2,
-        motion: &Motion,
-        (player, digest): (&PlayerInfo, u64),
-    ) {
-        let idx = self.resolve(handle, id);
+    fn update(&mut self, fresh: Fresh<'_>) {
+        let idx = self.resolve(fresh.handle, fresh.id);
         if idx == NONE {
-            self.insert(handle, id, pos, motion, (player, digest));
+            self.insert(fresh);
             return;
         }
+        let Fresh {
+            pos,
+            motion,
+            player,
+            digest,
+            ..
+        } = fresh;
         let old = self.ents[idx as usize].pos;
         let (mut any, mut new_cell) = (false, false);
         if old != pos {
@@ -517,14 +535,15 @@ impl Table {
         self.by_handle[hid] = (handle, idx);
     }
 
-    fn insert(
-        &mut self,
-        handle: hecs::Entity,
-        id: EntityId,
-        pos: IVec2,
-        motion: &Motion,
-        (player, digest): (&PlayerInfo, u64),
-    ) {
+    fn insert(&mut self, fresh: Fresh<'_>) {
+        let Fresh {
+            handle,
+            id,
+            pos,
+            motion,
+            player,
+            digest,
+        } = fresh;
         let ent = Ent {
             id,
             pos,

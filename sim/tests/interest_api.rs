@@ -186,6 +186,52 @@ fn ghosts_are_visible_and_player_info_changes_re_enter() {
     assert_eq!(d.leaves[0].slot, d.enters[0].slot);
 }
 
+/// A ghost adopted as a local entity (an avatar handed off to this node) is despawned and
+/// spawned again under the same id, and hecs gives the new entity the ghost's freed slot:
+/// observers must keep seeing one entity, in the same slot, with nothing to send, and a
+/// near pair must stay near (no far and near again, which would end a call).
+#[test]
+fn an_adopted_ghost_stays_the_same_entity_for_observers() {
+    let mut sim = world();
+    let me = sim
+        .spawn_at(PlayerInfo::guest(1, "me"), IVec2::new(0, 0))
+        .unwrap();
+    let ghost = sim::EntityId::new(500).unwrap();
+    let owner = RegionId { col: 1, row: 0 };
+    let mut interest = Interest::new(ProximityConfig::default());
+    let obs = interest.add_observer(me, aoi(3, 0, 8));
+    // The handed-off client's observer, attached to its avatar before and after.
+    interest.add_observer(ghost, AoiConfig::default());
+    let info = PlayerInfo {
+        account: 9,
+        name: "g".into(),
+        avatar: 3,
+    };
+    sim.upsert_ghost(
+        ghost,
+        info.clone(),
+        IVec2::new(2, 0),
+        Motion::default(),
+        owner,
+    )
+    .unwrap();
+    sim.step();
+    interest.update(&sim);
+    assert!(interest.are_near(me, ghost));
+    let before: Vec<_> = interest.visible(obs).unwrap().collect();
+    assert_eq!(before.len(), 1);
+    interest
+        .ack(obs, interest.delta(obs).unwrap().tick)
+        .unwrap();
+    sim.adopt(ghost, info, IVec2::new(2, 0), 0).unwrap();
+    sim.step();
+    interest.update(&sim);
+    assert_eq!(interest.visible(obs).unwrap().collect::<Vec<_>>(), before);
+    assert!(interest.delta(obs).unwrap().is_empty());
+    assert_eq!(interest.proximity_events(), &[]);
+    assert!(interest.are_near(me, ghost));
+}
+
 #[test]
 fn proximity_is_symmetric_capped_and_has_hysteresis() {
     let mut sim = world();

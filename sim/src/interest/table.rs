@@ -508,8 +508,16 @@ impl Table {
             if known == handle {
                 return idx;
             }
+            let e = &self.ents[idx as usize];
+            if e.alive && e.id == id {
+                // Despawned and spawned again under the same id in the slot hecs freed for
+                // it (a ghost adopted as a local entity): the same entity for observers.
+                self.cold[idx as usize].handle = handle;
+                self.set_handle(handle, idx);
+                return idx;
+            }
             // hecs reused the slot: the entity we knew there is gone.
-            if self.ents[idx as usize].alive {
+            if e.alive {
                 self.kill(idx);
             }
         }

@@ -68,9 +68,10 @@ pub(crate) struct Scratch {
 struct SpanRows {
     /// The grid's dimensions, center and radius they are for.
     key: Option<(Dims, IVec2, i32)>,
-    /// Inline up to the 9 rows of the default area of interest (radius 12 + hysteresis 2
-    /// over 4-tile rows): in the observer's record, not in a buffer of their own.
-    rows: SmallVec<[Range<usize>; 9]>,
+    /// Inline up to the 8 rows of the default area of interest (radius 12 + hysteresis 2:
+    /// 29 tiles across, always 8 rows of 4-tile cells): in the observer's record, not in a
+    /// buffer of their own.
+    rows: SmallVec<[Range<usize>; 8]>,
 }
 
 impl SpanRows {
@@ -211,8 +212,6 @@ pub(crate) struct Observer {
     log: VecDeque<Change>,
     /// Slots whose acknowledged and current contents may differ: only they can appear in a delta.
     diff: Bits,
-    /// The acknowledged view changed since the delta was built.
-    stale: bool,
     pub(crate) delta: Delta,
     /// The player-info digest of each of `delta.enters`.
     enter_info: Vec<u64>,
@@ -238,7 +237,6 @@ impl Observer {
             baseline: 0,
             log: VecDeque::new(),
             diff: Bits::default(),
-            stale: true,
             delta: Delta::default(),
             enter_info: Vec::new(),
             spare: Vec::new(),
@@ -265,7 +263,10 @@ impl Observer {
     pub(crate) fn prefetch(&self, table: &Table) {
         let (log, _) = self.log.as_slices();
         prefetch::lines(log, 2);
-        prefetch::lines(&self.vis, 4);
+        if self.vis.spilled() {
+            // Else it is in the record, which the pass prefetched whole.
+            prefetch::lines(&self.vis, 4);
+        }
         prefetch::lines(&self.diff.words, 1);
         prefetch::lines(&self.used.words, 1);
         prefetch::lines(&self.delta.updates, 1);
@@ -311,7 +312,7 @@ impl Observer {
     /// one by one (the grid of positions is not scanned). Otherwise the view is recomputed
     /// from a scan of the grid around the avatar.
     pub(crate) fn step(&mut self, table: &Table, scratch: &mut Scratch, tick: Tick) {
-        self.apply_acks();
+        let folded = self.apply_acks();
         let center = (self.avatar_idx != NONE).then(|| table.ents[self.avatar_idx as usize].pos);
         let mut changed = false;
         match center {
@@ -345,14 +346,13 @@ impl Observer {
         }
         self.center = center;
         self.force = false;
-        if changed || self.stale || self.last_tick.is_none() {
+        if changed || folded || self.last_tick.is_none() {
             self.rebuild_delta(table, scratch, tick);
         } else {
             // Neither view changed: the same delta holds from the (possibly newer) baseline.
             self.delta.tick = tick;
             self.delta.baseline = self.baseline;
         }
-        self.stale = false;
         self.first_tick.get_or_insert(tick);
         self.last_tick = Some(tick);
     }
@@ -686,16 +686,18 @@ impl Observer {
         self.baseline = tick;
     }
 
-    /// Folds the changes up to the baseline into the acknowledged view (which then differs
-    /// from the one the delta was built from). The acknowledged view changes only here: a
-    /// baseline that moved past no change leaves it, and the delta, as they were.
-    fn apply_acks(&mut self) {
+    /// Folds the changes up to the baseline into the acknowledged view; returns whether
+    /// there were any (then the delta must be built again). The acknowledged view changes
+    /// only here: a baseline that moved past no change leaves it, and the delta, as they
+    /// were.
+    fn apply_acks(&mut self) -> bool {
+        let mut folded = false;
         while let Some(ch) = self.log.front().copied() {
             if ch.tick > self.baseline {
                 break;
             }
             self.log.pop_front();
-            self.stale = true;
+            folded = true;
             let i = usize::from(ch.slot);
             if self.slots.len() <= i {
                 self.slots.resize(i + 1, SlotPair::default());
@@ -708,6 +710,7 @@ impl Observer {
                 self.diff.set(i);
             }
         }
+        folded
     }
 
     /// Number of slot changes not yet acknowledged.

@@ -234,7 +234,7 @@ pub(crate) struct Table {
     /// Per hecs handle id: the handle last seen there and its entity's index (`NONE`: none).
     by_handle: Vec<(hecs::Entity, u32)>,
     /// The rows (and handles) of an archetype's entities that changed since the last sync.
-    rows: Vec<(usize, hecs::Entity)>,
+    fresh_rows: Vec<(usize, hecs::Entity)>,
     live: usize,
     pub(crate) grid: Grid,
     pub(crate) cells: Cells,
@@ -277,10 +277,12 @@ struct Fresh<'w> {
     digest: u64,
 }
 
-/// The handle of the live entity `id` of one of `world`'s archetypes.
-fn handle_of(world: &hecs::World, id: u32) -> hecs::Entity {
-    // SAFETY: `find_entity_from_id` needs a live entity's id; `id` is listed in an archetype
-    // of `world`, which the caller borrows (no despawn can happen meanwhile).
+/// The handle of the entity in row `row` of `arch`, one of `world`'s archetypes.
+fn handle_of(world: &hecs::World, arch: &hecs::Archetype, row: usize) -> hecs::Entity {
+    let id = arch.ids()[row];
+    // SAFETY: `find_entity_from_id` needs a live entity's id. `Archetype::ids` lists only
+    // live entities, and the borrow of `world` (whose archetype `arch` is, as every caller
+    // takes it from `world.archetypes()`) rules out a despawn meanwhile.
     #[allow(unsafe_code)]
     unsafe {
         world.find_entity_from_id(id)
@@ -365,11 +367,11 @@ impl Table {
             ) else {
                 continue;
             };
-            let mut rows = std::mem::take(&mut self.rows);
+            let mut rows = std::mem::take(&mut self.fresh_rows);
             rows.clear();
             let fresh = changed.iter().enumerate();
             let fresh = fresh.filter(|(_, at)| since.is_none_or(|s| at.0 > s));
-            rows.extend(fresh.map(|(row, _)| (row, handle_of(&sim.world, arch.ids()[row]))));
+            rows.extend(fresh.map(|(row, _)| (row, handle_of(&sim.world, arch, row))));
             for (k, &(row, handle)) in rows.iter().enumerate() {
                 if let Some(&(r, h)) = rows.get(k + 8) {
                     prefetch::at(&ids, r);
@@ -393,7 +395,7 @@ impl Table {
                     digest: hash[row].player,
                 });
             }
-            self.rows = rows;
+            self.fresh_rows = rows;
         }
         if self.live != sim.entity_count() {
             for idx in 0..self.ents.len() as u32 {

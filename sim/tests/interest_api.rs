@@ -3,7 +3,7 @@
 
 use glam::IVec2;
 use sim::interest::{
-    AoiConfig, Interest, InterestError, MirrorHistory, ProximityConfig, ProximityEvent,
+    AoiConfig, Interest, InterestError, MirrorHistory, ObserverId, ProximityConfig, ProximityEvent,
     ProximityKind, Slot,
 };
 use sim::{Motion, PlayerInfo, RegionId, SimConfig, Simulation, TileMap};
@@ -144,43 +144,70 @@ fn unacknowledged_changes_are_resent_and_acks_are_checked() {
     assert_eq!(interest.delta(obs), Err(InterestError::UnknownObserver));
 }
 
-#[test]
-fn ghosts_are_visible_and_player_info_changes_re_enter() {
+/// The ghost tests' world: `me` at (0, 0) with an observer (radius 3, no hysteresis), and
+/// the id of a ghost owned by the region to the east.
+struct GhostScene {
+    sim: Simulation,
+    me: sim::EntityId,
+    ghost: sim::EntityId,
+    owner: RegionId,
+    interest: Interest,
+    obs: ObserverId,
+}
+
+fn ghost_scene() -> GhostScene {
     let mut sim = world();
     let me = sim
         .spawn_at(PlayerInfo::guest(1, "me"), IVec2::new(0, 0))
         .unwrap();
-    let ghost = sim::EntityId::new(500).unwrap();
-    let owner = RegionId { col: 1, row: 0 };
     let mut interest = Interest::new(ProximityConfig::default());
     let obs = interest.add_observer(me, aoi(3, 0, 8));
-    let info = |name: &str| PlayerInfo {
+    GhostScene {
+        sim,
+        me,
+        ghost: sim::EntityId::new(500).unwrap(),
+        owner: RegionId { col: 1, row: 0 },
+        interest,
+        obs,
+    }
+}
+
+impl GhostScene {
+    /// Puts the ghost (its owner's latest update) at (2, 0) with `info`, then steps the
+    /// world and the interest manager.
+    fn upsert_ghost_and_tick(&mut self, info: PlayerInfo) {
+        let at = IVec2::new(2, 0);
+        let owner = self.owner;
+        self.sim
+            .upsert_ghost(self.ghost, info, at, Motion::default(), owner)
+            .unwrap();
+        self.sim.step();
+        self.interest.update(&self.sim);
+    }
+}
+
+/// The ghost's player info, under `name`.
+fn ghost_info(name: &str) -> PlayerInfo {
+    PlayerInfo {
         account: 9,
         name: name.into(),
         avatar: 3,
-    };
-    sim.upsert_ghost(ghost, info("g"), IVec2::new(2, 0), Motion::default(), owner)
-        .unwrap();
-    sim.step();
-    interest.update(&sim);
-    let d = interest.delta(obs).unwrap().clone();
-    assert_eq!(d.enters[0].state.id, ghost);
+    }
+}
+
+#[test]
+fn ghosts_are_visible_and_player_info_changes_re_enter() {
+    let mut s = ghost_scene();
+    s.upsert_ghost_and_tick(ghost_info("g"));
+    let d = s.interest.delta(s.obs).unwrap().clone();
+    assert_eq!(d.enters[0].state.id, s.ghost);
     assert_eq!(
         (d.enters[0].state.name.as_str(), d.enters[0].state.avatar),
         ("g", 3)
     );
-    interest.ack(obs, d.tick).unwrap();
-    sim.upsert_ghost(
-        ghost,
-        info("renamed"),
-        IVec2::new(2, 0),
-        Motion::default(),
-        owner,
-    )
-    .unwrap();
-    sim.step();
-    interest.update(&sim);
-    let d = interest.delta(obs).unwrap();
+    s.interest.ack(s.obs, d.tick).unwrap();
+    s.upsert_ghost_and_tick(ghost_info("renamed"));
+    let d = s.interest.delta(s.obs).unwrap();
     assert_eq!(d.leaves.len(), 1);
     assert_eq!(d.enters[0].state.name, "renamed");
     assert_eq!(d.leaves[0].slot, d.enters[0].slot);
@@ -192,38 +219,26 @@ fn ghosts_are_visible_and_player_info_changes_re_enter() {
 /// near pair must stay near (no far and near again, which would end a call).
 #[test]
 fn an_adopted_ghost_stays_the_same_entity_for_observers() {
-    let mut sim = world();
-    let me = sim
-        .spawn_at(PlayerInfo::guest(1, "me"), IVec2::new(0, 0))
-        .unwrap();
-    let ghost = sim::EntityId::new(500).unwrap();
-    let owner = RegionId { col: 1, row: 0 };
-    let mut interest = Interest::new(ProximityConfig::default());
-    let obs = interest.add_observer(me, aoi(3, 0, 8));
+    let mut s = ghost_scene();
     // The handed-off client's observer, attached to its avatar before and after.
-    interest.add_observer(ghost, AoiConfig::default());
-    let info = PlayerInfo {
-        account: 9,
-        name: "g".into(),
-        avatar: 3,
-    };
-    sim.upsert_ghost(
+    s.interest.add_observer(s.ghost, AoiConfig::default());
+    s.upsert_ghost_and_tick(ghost_info("g"));
+    let GhostScene {
+        mut sim,
+        me,
         ghost,
-        info.clone(),
-        IVec2::new(2, 0),
-        Motion::default(),
-        owner,
-    )
-    .unwrap();
-    sim.step();
-    interest.update(&sim);
+        mut interest,
+        obs,
+        ..
+    } = s;
     assert!(interest.are_near(me, ghost));
     let before: Vec<_> = interest.visible(obs).unwrap().collect();
     assert_eq!(before.len(), 1);
     interest
         .ack(obs, interest.delta(obs).unwrap().tick)
         .unwrap();
-    sim.adopt(ghost, info, IVec2::new(2, 0), 0).unwrap();
+    sim.adopt(ghost, ghost_info("g"), IVec2::new(2, 0), 0)
+        .unwrap();
     sim.step();
     interest.update(&sim);
     assert_eq!(interest.visible(obs).unwrap().collect::<Vec<_>>(), before);

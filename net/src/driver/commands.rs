@@ -75,8 +75,12 @@ pub enum JoinError {
     /// The space has its maximum number of players.
     #[error("space is full")]
     Full,
-    /// The space is shutting down.
-    #[error("space is shutting down")]
+    /// The space's command queue is full (a join burst, or a space that is behind): the
+    /// join may be tried again shortly.
+    #[error("the space is too busy to take the join right now")]
+    Busy,
+    /// The space thread has stopped (at shutdown).
+    #[error("the space has stopped")]
     Closed,
     /// The player's tile is in a region another node serves (its URL).
     #[error("your region is served by {0}")]
@@ -92,7 +96,7 @@ impl JoinError {
         match self {
             JoinError::Full => ErrorCode::FULL,
             JoinError::Closed | JoinError::Elsewhere(_) => ErrorCode::INTERNAL,
-            JoinError::Unavailable => crate::ws::UNAVAILABLE,
+            JoinError::Busy | JoinError::Unavailable => crate::ws::UNAVAILABLE,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::TrySendError;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -93,13 +94,16 @@ impl SpaceHandle {
         }
     }
 
-    /// Asks to join; resolves with the Welcome or the reason for refusal.
+    /// Asks to join; resolves with the Welcome or the reason for refusal:
+    /// [`JoinError::Busy`] when the command queue is full, [`JoinError::Closed`] when the
+    /// space thread has stopped.
     pub async fn join(&self, request: JoinRequest) -> Result<Joined, JoinError> {
         let (tx, rx) = oneshot::channel();
-        if !self.send(Command::Join(request, tx)) {
-            return Err(JoinError::Closed);
+        match self.tx.try_send(Command::Join(request, tx)) {
+            Ok(()) => rx.await.unwrap_or(Err(JoinError::Closed)),
+            Err(TrySendError::Full(_)) => Err(JoinError::Busy),
+            Err(TrySendError::Disconnected(_)) => Err(JoinError::Closed),
         }
-        rx.await.unwrap_or(Err(JoinError::Closed))
     }
 
     /// The space thread's local avatars; `None` when it stopped.
@@ -232,11 +236,11 @@ impl Spaces {
             for _ in 0..100 {
                 match handle.tx.try_send(command.take().expect("set")) {
                     Ok(()) => break,
-                    Err(std::sync::mpsc::TrySendError::Full(c)) => {
+                    Err(TrySendError::Full(c)) => {
                         command = Some(c);
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
-                    Err(std::sync::mpsc::TrySendError::Disconnected(_)) => break,
+                    Err(TrySendError::Disconnected(_)) => break,
                 }
             }
             let _ = rx.await;
@@ -258,4 +262,51 @@ fn seed_of(id: &str) -> u64 {
     id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc::sync_channel;
+
+    use super::*;
+    use crate::driver::ConnId;
+
+    fn request() -> JoinRequest {
+        JoinRequest {
+            conn: ConnId::next(),
+            account: 7,
+            name: "ada".into(),
+            avatar: 0,
+            saved: None,
+            out: mpsc::channel(1).0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_join_into_a_full_queue_is_busy_and_leaves_the_queue_as_it_was() {
+        let (tx, rx) = sync_channel(1);
+        let handle = SpaceHandle::on_queue(tx);
+        assert!(handle.send(Command::Leave {
+            conn: ConnId::next(),
+            account: 1
+        }));
+        assert_eq!(handle.join(request()).await.unwrap_err(), JoinError::Busy);
+        // Only the command queued before is there.
+        let queued: Vec<Command> = rx.try_iter().collect();
+        assert!(matches!(queued[..], [Command::Leave { account: 1, .. }]));
+    }
+
+    #[tokio::test]
+    async fn a_join_into_a_stopped_space_is_closed() {
+        let (tx, rx) = sync_channel(4);
+        let handle = SpaceHandle::on_queue(tx);
+        drop(rx);
+        assert_eq!(handle.join(request()).await.unwrap_err(), JoinError::Closed);
+        // A space thread that takes the join and stops without answering: closed too.
+        let (tx, rx) = sync_channel(4);
+        let handle = SpaceHandle::on_queue(tx);
+        let space = std::thread::spawn(move || drop(rx.recv()));
+        assert_eq!(handle.join(request()).await.unwrap_err(), JoinError::Closed);
+        space.join().unwrap();
+    }
 }

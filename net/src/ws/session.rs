@@ -272,15 +272,15 @@ async fn accept(
         };
         match handle.join(request).await {
             Ok(joined) => break (handle, joined, out_rx),
-            Err(JoinError::Closed)
+            Err(JoinError::Busy)
                 if !state.shutdown.is_triggered() && tokio::time::Instant::now() < deadline =>
             {
                 tokio::time::sleep(QUEUE_RETRY).await;
             }
-            Err(JoinError::Closed) if state.shutdown.is_triggered() => {
+            Err(JoinError::Busy | JoinError::Closed) if state.shutdown.is_triggered() => {
                 return Err(Refusal::new(SHUTTING_DOWN, "server shutting down"));
             }
-            Err(JoinError::Closed) => {
+            Err(JoinError::Busy) => {
                 return Err(Refusal::new(
                     UNAVAILABLE,
                     "the space is too busy to join right now; retry",

@@ -9,7 +9,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use glam::IVec2;
-use schema::{ClientMessage, SnapshotEncoder, decode_client, encode_client};
+use schema::{ClientMessage, SnapshotEncoder, SnapshotWriter, decode_client, encode_client};
 use sim::interest::{Delta, Enter, Slot, Update, VisibleState};
 use sim::{Direction, EntityId, Input};
 
@@ -70,27 +70,27 @@ fn bench_encode(c: &mut Criterion) {
         let mut g = c.benchmark_group("wire");
         // Steady state: the encoder has the baseline view; each tick acknowledges the last.
         g.bench_function("encode_snapshot_50_movers", |b| {
-            let mut enc = SnapshotEncoder::new();
-            enc.encode(&enter_delta(), 0);
+            let (mut enc, mut writer) = (SnapshotEncoder::new(), SnapshotWriter::new());
+            enc.encode(&mut writer, &enter_delta(), 0);
             let mut i = 0;
             b.iter(|| {
                 if i == deltas.len() {
                     // Replay the same 1024 ticks from the enter tick.
                     enc.reset();
-                    enc.encode(&enter_delta(), 0);
+                    enc.encode(&mut writer, &enter_delta(), 0);
                     i = 0;
                 }
-                let n = enc.encode(black_box(&deltas[i]), 7).len();
+                let n = enc.encode(&mut writer, black_box(&deltas[i]), 7).len();
                 i += 1;
                 n
             });
         });
         g.bench_function("encode_snapshot_50_enters", |b| {
             let delta = enter_delta();
-            let mut enc = SnapshotEncoder::new();
+            let (mut enc, mut writer) = (SnapshotEncoder::new(), SnapshotWriter::new());
             b.iter(|| {
                 enc.reset();
-                enc.encode(black_box(&delta), 0).len()
+                enc.encode(&mut writer, black_box(&delta), 0).len()
             });
         });
         g.bench_function("verify_decode_client_input", |b| {

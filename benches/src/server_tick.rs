@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use glam::IVec2;
-use schema::{ServerMessage, SnapshotEncoder, encode_server};
+use schema::{ServerMessage, SnapshotEncoder, SnapshotWriter, encode_server};
 use serde::{Deserialize, Serialize};
 use sim::interest::{AoiConfig, Interest, ObserverId, ProximityConfig, ProximityKind};
 use sim::{EntityId, TileMap};
@@ -80,6 +80,7 @@ pub struct ServerTick {
     interest: Interest,
     clients: Vec<Client>,
     by_entity: BTreeMap<EntityId, usize>,
+    writer: SnapshotWriter,
 }
 
 impl ServerTick {
@@ -109,6 +110,7 @@ impl ServerTick {
             interest,
             clients,
             by_entity,
+            writer: SnapshotWriter::new(),
         }
     }
 
@@ -137,7 +139,10 @@ impl ServerTick {
                 .sim
                 .tile_and_seq(client.entity)
                 .map_or(0, |(_, seq)| seq);
-            if let Some(frame) = client.encoder.encode_if_changed(delta, last_seq) {
+            if let Some(frame) = client
+                .encoder
+                .encode_if_changed(&mut self.writer, delta, last_seq)
+            {
                 bytes += frame.len();
                 black_box(frame.to_vec());
             }

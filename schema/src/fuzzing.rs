@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 use sim::interest::{Delta, Enter, Slot, VisibleState};
 
 use crate::{
-    ClientMirror, ServerMessage, SnapshotEncoder, decode_client, decode_cluster, decode_server,
-    encode_client, encode_cluster, encode_server,
+    ClientMirror, ServerMessage, SnapshotEncoder, SnapshotWriter, decode_client, decode_cluster,
+    decode_server, encode_client, encode_cluster, encode_server,
 };
 
 /// Client root: decode; if it decodes, re-encoding is stable.
@@ -64,7 +64,7 @@ pub fn cluster(data: &[u8]) {
 
 /// A client mirror holding ticks 1 (slots 0..4) and 2 (slot 0 moved).
 pub fn primed_mirror() -> ClientMirror {
-    let mut enc = SnapshotEncoder::new();
+    let (mut enc, mut writer) = (SnapshotEncoder::new(), SnapshotWriter::new());
     let mut mirror = ClientMirror::new();
     let enters = (0..4u16)
         .map(|i| Enter {
@@ -97,7 +97,7 @@ pub fn primed_mirror() -> ClientMirror {
         ..Delta::default()
     };
     for d in [first, second] {
-        let bytes = enc.encode(&d, 0).to_vec();
+        let bytes = enc.encode(&mut writer, &d, 0).to_vec();
         let Ok(ServerMessage::Snapshot(s)) = decode_server(&bytes) else {
             unreachable!("own snapshot decodes")
         };

@@ -4,7 +4,8 @@
 //! (`schema/fbs/*.fbs`):
 //! - client → server: [`ClientMessage`], [`encode_client`], [`decode_client`];
 //! - server → client: [`ServerMessage`], [`encode_server`], [`decode_server`], and for the
-//!   hot path [`SnapshotEncoder`] (a [`sim::interest::Delta`] in, bytes out) with its
+//!   hot path [`SnapshotEncoder`] (a [`sim::interest::Delta`] in, bytes out of a shared
+//!   [`SnapshotWriter`]) with its
 //!   receiving side [`ClientMirror`];
 //! - node ↔ node: [`ClusterMessage`], [`encode_cluster`], [`decode_cluster`].
 //!
@@ -24,9 +25,13 @@
 //! ```
 //!
 //! # Server loop
-//! One [`SnapshotEncoder`] per connection, fed the interest manager's delta every tick:
+//! One [`SnapshotEncoder`] per connection, fed the interest manager's delta every tick, and
+//! one [`SnapshotWriter`] per thread for the bytes:
 //! ```
-//! use schema::{ClientMessage, ClientMirror, ServerMessage, SnapshotEncoder, decode_client, decode_server};
+//! use schema::{
+//!     ClientMessage, ClientMirror, ServerMessage, SnapshotEncoder, SnapshotWriter, decode_client,
+//!     decode_server,
+//! };
 //! use sim::interest::{AoiConfig, Interest, ProximityConfig};
 //! use sim::{PlayerInfo, SimConfig, Simulation, TileMap};
 //!
@@ -34,13 +39,14 @@
 //! let me = sim.spawn_at(PlayerInfo::guest(1, "ada"), glam::IVec2::new(4, 4)).unwrap();
 //! let mut interest = Interest::new(ProximityConfig::default());
 //! let obs = interest.add_observer(me, AoiConfig::default());
+//! let mut writer = SnapshotWriter::new(); // per thread
 //! let mut encoder = SnapshotEncoder::new(); // per connection
 //! let mut client = ClientMirror::new(); // the client's side (bots, tests, TS reference)
 //!
 //! sim.step();
 //! interest.update(&sim);
 //! let seq = sim.state(me).unwrap().last_seq;
-//! if let Some(bytes) = encoder.encode_if_changed(interest.delta(obs).unwrap(), seq) {
+//! if let Some(bytes) = encoder.encode_if_changed(&mut writer, interest.delta(obs).unwrap(), seq) {
 //!     // ws.send(bytes) … on the client:
 //!     let Ok(ServerMessage::Snapshot(snap)) = decode_server(bytes) else { unreachable!() };
 //!     let delta = client.apply(&snap).unwrap();
@@ -94,6 +100,6 @@ pub use server::{
     ChatLine, ErrorCode, ServerMessage, Welcome, decode_server, encode_server, encode_server_into,
 };
 pub use snapshot::{
-    ClientMirror, STEP_CODES, SnapshotEncoder, StepUpdate, WireSnapshot, normalize_updates,
-    resolve_step, step_code,
+    ClientMirror, STEP_CODES, SnapshotEncoder, SnapshotWriter, StepUpdate, WireSnapshot,
+    normalize_updates, resolve_step, step_code,
 };

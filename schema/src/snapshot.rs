@@ -222,22 +222,19 @@ fn enter_to_wire(e: &Enter) -> fb::EnterState {
     )
 }
 
-/// Writes a Snapshot body (not the root). `names` must be parallel to `enters`.
+/// Writes a Snapshot body (not the root); `names` is a buffer for the enters' name offsets.
 fn write_body<'b>(
     fbb: &mut FlatBufferBuilder<'b>,
     head: (Tick, Tick, u32),
-    leaves: &[Leave],
-    enters: &[Enter],
-    steps: &[fb::Step],
-    full: &[fb::FullUpdate],
+    (leaves, enters): (&[Leave], &[Enter]),
+    (steps, full): (&[fb::Step], &[fb::FullUpdate]),
+    names: &mut Vec<WIPOffset<&'b str>>,
 ) -> WIPOffset<flatbuffers::UnionWIPOffset> {
     let (tick, baseline, last_input_seq) = head;
     let names = (!enters.is_empty()).then(|| {
-        let offs: Vec<_> = enters
-            .iter()
-            .map(|e| fbb.create_string(&e.state.name))
-            .collect();
-        fbb.create_vector(&offs)
+        names.clear();
+        names.extend(enters.iter().map(|e| fbb.create_string(&e.state.name)));
+        fbb.create_vector(names)
     });
     let enters = (!enters.is_empty()).then(|| {
         fbb.start_vector::<fb::EnterState>(enters.len());
@@ -302,10 +299,9 @@ impl WireSnapshot {
         write_body(
             fbb,
             (self.tick, self.baseline, self.last_input_seq),
-            &self.leaves,
-            &self.enters,
-            &steps,
-            &full,
+            (&self.leaves, &self.enters),
+            (&steps, &full),
+            &mut Vec::new(),
         )
     }
 
@@ -487,30 +483,30 @@ fn set_position(positions: &mut Positions, slot: Slot, p: Option<IVec2>) {
 /// [`ClientMirror`]. The encoder therefore remembers, for every tick it encoded since the
 /// newest baseline, the position of every slot, so steps can be relative to the baseline
 /// view. Use one encoder per connection, feed it every delta of that connection, and send
-/// every snapshot it returns.
+/// every snapshot it returns. The bytes are built in a [`SnapshotWriter`], which the
+/// encoders of one thread share.
 ///
 /// # Example
 /// ```
-/// use schema::{ClientMirror, ServerMessage, SnapshotEncoder, decode_server};
+/// use schema::{ClientMirror, ServerMessage, SnapshotEncoder, SnapshotWriter, decode_server};
 /// use sim::interest::Delta;
 ///
-/// let mut enc = SnapshotEncoder::new();
+/// let mut writer = SnapshotWriter::new(); // per thread
+/// let mut enc = SnapshotEncoder::new(); // per connection
 /// let mut client = ClientMirror::default();
 /// let delta = Delta { tick: 1, ..Delta::default() };
-/// let bytes = enc.encode(&delta, 0).to_vec();
+/// let bytes = enc.encode(&mut writer, &delta, 0).to_vec();
 /// let ServerMessage::Snapshot(snap) = decode_server(&bytes).unwrap() else { panic!() };
 /// client.apply(&snap).unwrap();
 /// assert_eq!(client.latest().tick, 1);
 /// ```
+#[derive(Default)]
 pub struct SnapshotEncoder {
-    fbb: FlatBufferBuilder<'static>,
     /// Views by encoded tick, ascending, from the newest baseline on.
     history: Vec<(Tick, Positions)>,
     floor: Tick,
     spare: Vec<Positions>,
     empty: Positions,
-    steps: Vec<fb::Step>,
-    full: Vec<fb::FullUpdate>,
     last_input_seq: Option<u32>,
 }
 
@@ -527,25 +523,45 @@ impl std::fmt::Debug for SnapshotEncoder {
     }
 }
 
-impl Default for SnapshotEncoder {
+/// Where snapshots are built: the FlatBuffers builder, the update lists and the enters'
+/// name offsets, reused from one snapshot to the next (nothing is allocated per snapshot). One per thread, shared by the encoders it runs, so that it
+/// stays in cache instead of one builder per connection being fetched from memory every
+/// tick.
+pub struct SnapshotWriter {
+    fbb: FlatBufferBuilder<'static>,
+    steps: Vec<fb::Step>,
+    full: Vec<fb::FullUpdate>,
+    names: Vec<WIPOffset<&'static str>>,
+}
+
+impl std::fmt::Debug for SnapshotWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnapshotWriter").finish_non_exhaustive()
+    }
+}
+
+impl Default for SnapshotWriter {
     fn default() -> Self {
-        SnapshotEncoder::new()
+        SnapshotWriter::new()
+    }
+}
+
+impl SnapshotWriter {
+    /// A writer with room for a typical snapshot.
+    pub fn new() -> SnapshotWriter {
+        SnapshotWriter {
+            fbb: FlatBufferBuilder::with_capacity(1024),
+            steps: Vec::new(),
+            full: Vec::new(),
+            names: Vec::new(),
+        }
     }
 }
 
 impl SnapshotEncoder {
     /// An encoder for a fresh connection (the client has no view yet).
     pub fn new() -> SnapshotEncoder {
-        SnapshotEncoder {
-            fbb: FlatBufferBuilder::with_capacity(1024),
-            history: Vec::new(),
-            floor: 0,
-            spare: Vec::new(),
-            empty: Vec::new(),
-            steps: Vec::new(),
-            full: Vec::new(),
-            last_input_seq: None,
-        }
+        SnapshotEncoder::default()
     }
 
     /// Forgets everything sent (the client starts from nothing again).
@@ -562,8 +578,13 @@ impl SnapshotEncoder {
 
     /// Encodes `delta` as a `ServerMessage{Snapshot}` carrying `last_input_seq`. The bytes
     /// must be sent (the client may acknowledge their tick, and later snapshots are then
-    /// relative to it).
-    pub fn encode(&mut self, delta: &Delta, last_input_seq: u32) -> &[u8] {
+    /// relative to it). The bytes are in `writer` until its next use.
+    pub fn encode<'w>(
+        &mut self,
+        writer: &'w mut SnapshotWriter,
+        delta: &Delta,
+        last_input_seq: u32,
+    ) -> &'w [u8] {
         let mut view = self.spare.pop().unwrap_or_default();
         view.clear();
         let base = if delta.baseline == 0 {
@@ -584,8 +605,14 @@ impl SnapshotEncoder {
         for e in &delta.enters {
             set_position(&mut view, e.slot, Some(e.state.position));
         }
-        self.steps.clear();
-        self.full.clear();
+        let SnapshotWriter {
+            fbb,
+            steps,
+            full,
+            names,
+        } = writer;
+        steps.clear();
+        full.clear();
         let normalized;
         let updates: &[Update] = if delta.updates.windows(2).all(|w| w[0].slot < w[1].slot) {
             &delta.updates
@@ -602,8 +629,8 @@ impl SnapshotEncoder {
                 None
             };
             match step_code(u, reference) {
-                Some(s) => self.steps.push(fb::Step::new(s.slot, s.code)),
-                None => self.full.push(full_to_wire(u)),
+                Some(s) => steps.push(fb::Step::new(s.slot, s.code)),
+                None => full.push(full_to_wire(u)),
             }
             if let Some(p) = u.position {
                 set_position(&mut view, u.slot, Some(p));
@@ -628,26 +655,30 @@ impl SnapshotEncoder {
         }
         self.history.push((delta.tick, view));
         self.last_input_seq = Some(last_input_seq);
-        self.fbb.reset();
+        fbb.reset();
         let body = write_body(
-            &mut self.fbb,
+            fbb,
             (delta.tick, delta.baseline, last_input_seq),
-            &delta.leaves,
-            &delta.enters,
-            &self.steps,
-            &self.full,
+            (&delta.leaves, &delta.enters),
+            (steps, full),
+            names,
         );
-        finish_server(&mut self.fbb, fb::ServerBody::Snapshot, body)
+        finish_server(fbb, fb::ServerBody::Snapshot, body)
     }
 
     /// Like [`encode`](Self::encode), but returns `None` (send nothing) when the delta is
     /// empty and this `last_input_seq` was already sent: an idle tick costs 0 bytes. (An
     /// empty delta means the view equals the baseline view, which the client has.)
-    pub fn encode_if_changed(&mut self, delta: &Delta, last_input_seq: u32) -> Option<&[u8]> {
+    pub fn encode_if_changed<'w>(
+        &mut self,
+        writer: &'w mut SnapshotWriter,
+        delta: &Delta,
+        last_input_seq: u32,
+    ) -> Option<&'w [u8]> {
         if delta.is_empty() && self.last_input_seq == Some(last_input_seq) {
             return None;
         }
-        Some(self.encode(delta, last_input_seq))
+        Some(self.encode(writer, delta, last_input_seq))
     }
 }
 

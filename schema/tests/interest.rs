@@ -1,7 +1,7 @@
 //! The real interest manager's deltas, through snapshots, rebuild each client's view exactly.
 
 use glam::IVec2;
-use schema::{ClientMirror, ServerMessage, SnapshotEncoder, decode_server};
+use schema::{ClientMirror, ServerMessage, SnapshotEncoder, SnapshotWriter, decode_server};
 use sim::interest::{AoiConfig, Interest, MirrorHistory, ProximityConfig};
 use sim::{Direction, Input, PlayerInfo, SimConfig, Simulation, TileMap};
 
@@ -47,6 +47,8 @@ fn interest_deltas_survive_the_wire() {
             Vec::new(),
         ));
     }
+    // One writer for every client's snapshots, as on the server.
+    let mut writer = SnapshotWriter::new();
     let (mut bytes, mut snapshots, mut skipped) = (0usize, 0usize, 0usize);
     for tick in 1..=300u32 {
         for (id, ..) in &players {
@@ -63,7 +65,7 @@ fn interest_deltas_survive_the_wire() {
         for (id, obs, lag, enc, client, truth, inflight) in &mut players {
             let delta = interest.delta(*obs).unwrap();
             let seq = sim.state(*id).unwrap().last_seq;
-            match enc.encode_if_changed(delta, seq) {
+            match enc.encode_if_changed(&mut writer, delta, seq) {
                 None => skipped += 1,
                 Some(buf) => {
                     bytes += buf.len();

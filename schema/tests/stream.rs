@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use common::*;
 use proptest::prelude::*;
-use schema::{ClientMirror, ServerMessage, SnapshotEncoder, decode_server};
+use schema::{ClientMirror, ServerMessage, SnapshotEncoder, SnapshotWriter, decode_server};
 use sim::Tick;
 use sim::interest::{Mirror, Slot, VisibleState};
 
@@ -17,7 +17,7 @@ fn run(ops: &[(Op, bool)]) -> Result<usize, TestCaseError> {
     let mut view: BTreeMap<Slot, VisibleState> = BTreeMap::new();
     let mut sent: BTreeMap<Tick, Mirror> = BTreeMap::new();
     let mut baseline: Tick = 0;
-    let mut enc = SnapshotEncoder::new();
+    let (mut enc, mut writer) = (SnapshotEncoder::new(), SnapshotWriter::new());
     let mut client = ClientMirror::new();
     let mut bytes_sent = 0;
     for (i, (op, ack)) in ops.iter().enumerate() {
@@ -26,7 +26,7 @@ fn run(ops: &[(Op, bool)]) -> Result<usize, TestCaseError> {
         let base = sent.get(&baseline).cloned().unwrap_or_default();
         let delta = diff(tick, baseline, &base, &view);
         let seq = tick as u32 / 3;
-        let Some(bytes) = enc.encode_if_changed(&delta, seq) else {
+        let Some(bytes) = enc.encode_if_changed(&mut writer, &delta, seq) else {
             prop_assert!(delta.is_empty());
             continue;
         };
@@ -77,13 +77,14 @@ proptest! {
 
 #[test]
 fn a_snapshot_on_an_unknown_baseline_is_a_typed_error() {
-    let mut enc = SnapshotEncoder::new();
+    let (mut enc, mut writer) = (SnapshotEncoder::new(), SnapshotWriter::new());
     let delta = sim::interest::Delta {
         tick: 9,
         baseline: 5,
         ..Default::default()
     };
-    let Ok(ServerMessage::Snapshot(snap)) = decode_server(enc.encode(&delta, 1)) else {
+    let Ok(ServerMessage::Snapshot(snap)) = decode_server(enc.encode(&mut writer, &delta, 1))
+    else {
         panic!("snapshot must decode");
     };
     let mut client = ClientMirror::new();

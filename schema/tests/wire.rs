@@ -10,8 +10,8 @@ use common::*;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use schema::{
-    ClientMirror, ServerMessage, SnapshotEncoder, decode_server, encode_client, encode_cluster,
-    encode_server,
+    ClientMirror, ServerMessage, SnapshotEncoder, SnapshotWriter, decode_server, encode_client,
+    encode_cluster, encode_server,
 };
 use serde_json::{Value, json};
 use sim::Tick;
@@ -33,6 +33,7 @@ fn write_if_changed(path: &Path, bytes: &[u8]) {
 /// `lag` ticks late (0: never acknowledged).
 struct Stream {
     enc: SnapshotEncoder,
+    writer: SnapshotWriter,
     sent: BTreeMap<Tick, Mirror>,
     tick: Tick,
     lag: Tick,
@@ -42,6 +43,7 @@ impl Stream {
     fn new(lag: Tick) -> Stream {
         Stream {
             enc: SnapshotEncoder::new(),
+            writer: SnapshotWriter::new(),
             sent: BTreeMap::new(),
             tick: 0,
             lag,
@@ -63,7 +65,10 @@ impl Stream {
         };
         let base = self.sent.get(&baseline).cloned().unwrap_or_default();
         let delta = diff(self.tick, baseline, &base, view);
-        let bytes = self.enc.encode_if_changed(&delta, seq).map(<[u8]>::to_vec);
+        let bytes = self
+            .enc
+            .encode_if_changed(&mut self.writer, &delta, seq)
+            .map(<[u8]>::to_vec);
         if bytes.is_some() {
             self.sent.insert(
                 self.tick,
@@ -106,7 +111,9 @@ fn sizes(n: u16, lag: Tick) -> (usize, usize, Option<usize>, usize) {
         baseline: 98,
         ..Delta::default()
     };
-    let forced = SnapshotEncoder::new().encode(&empty, 1).len();
+    let forced = SnapshotEncoder::new()
+        .encode(&mut SnapshotWriter::new(), &empty, 1)
+        .len();
     (enter.unwrap().len(), steady, idle, forced)
 }
 

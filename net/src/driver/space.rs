@@ -11,8 +11,8 @@ use cpu_time::ThreadTime;
 use glam::IVec2;
 use persistence::{NewChatMessage, Position, Space};
 use schema::{
-    ChatLine, ChatScope, ErrorCode, ServerMessage, SignalKind, SnapshotEncoder, Welcome,
-    encode_server,
+    ChatLine, ChatScope, ErrorCode, ServerMessage, SignalKind, SnapshotEncoder, SnapshotWriter,
+    Welcome, encode_server,
 };
 use sim::interest::{Interest, ObserverId, ProximityKind, Slot};
 use sim::{EntityId, PlayerInfo, RegionId, SimConfig, SimError, Simulation, Tick, TileMap};
@@ -81,6 +81,8 @@ pub(crate) struct SpaceLoop {
     pub(super) space: Space,
     pub(super) sim: Simulation,
     pub(super) interest: Interest,
+    /// Where every client's snapshots are built, one after the other.
+    writer: SnapshotWriter,
     pub(super) config: DriverConfig,
     metrics: Arc<Metrics>,
     pub(super) persist: mpsc::UnboundedSender<PersistOp>,
@@ -140,6 +142,7 @@ impl SpaceLoop {
         let single = !node.is_clustered();
         let mut space_loop = SpaceLoop {
             interest: Interest::new(config.proximity),
+            writer: SnapshotWriter::new(),
             sim,
             space,
             metrics,
@@ -539,7 +542,10 @@ impl SpaceLoop {
                     (seq, Some(self.sim.regions().region_of(tile)))
                 });
             let mut sent = 0;
-            if let Some(bytes) = link.encoder.encode_if_changed(delta, last_seq) {
+            if let Some(bytes) = link
+                .encoder
+                .encode_if_changed(&mut self.writer, delta, last_seq)
+            {
                 sent = bytes.len() as u64;
                 if !deliver(&link.out, Outbound::Frame(bytes.to_vec())) {
                     slow.push(*account);

@@ -15,7 +15,7 @@ use glam::IVec2;
 use schema::{ChatScope, ErrorCode, SignalKind};
 use sim::{Direction, EntityId, Input};
 use ws_common::{
-    MirrorExt as _, QUIET, SOON, WsServer, step, tile_facing, wait_closed, wait_for, walk,
+    MirrorExt as _, Player, QUIET, SOON, WsServer, step, tile_facing, wait_closed, wait_for, walk,
     walkable, walkable_run,
 };
 
@@ -278,6 +278,19 @@ async fn chat_is_delivered_in_its_scope_and_replayed_on_join() {
     server.stop().await;
 }
 
+/// `from` sends `to` a signal; `to` receives it (the only signal it has), naming `from`.
+async fn relay(from: &mut Player, to: &mut Player, kind: SignalKind, payload: &str) {
+    from.client.signal(to.me(), kind, payload).await.unwrap();
+    wait_for(&mut to.client, "the signal is relayed", |x| {
+        !x.signals.is_empty()
+    })
+    .await;
+    assert_eq!(
+        to.client.signals,
+        vec![(from.me(), kind, payload.to_owned())]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signalling_is_relayed_to_near_peers_only() {
     let server = WsServer::start().await;
@@ -300,30 +313,8 @@ async fn signalling_is_relayed_to_near_peers_only() {
     wait_for(&mut a.client, "Ada sees Cid", |x| x.seen(idc).is_some()).await;
     assert!(!a.client.near.contains(&idc));
 
-    a.client
-        .signal(idb, SignalKind::Offer, "offer-sdp")
-        .await
-        .unwrap();
-    wait_for(&mut b.client, "Bob receives Ada's offer", |x| {
-        !x.signals.is_empty()
-    })
-    .await;
-    assert_eq!(
-        b.client.signals,
-        vec![(ida, SignalKind::Offer, "offer-sdp".to_owned())]
-    );
-    b.client
-        .signal(ida, SignalKind::Answer, "answer-sdp")
-        .await
-        .unwrap();
-    wait_for(&mut a.client, "Ada receives Bob's answer", |x| {
-        !x.signals.is_empty()
-    })
-    .await;
-    assert_eq!(
-        a.client.signals,
-        vec![(idb, SignalKind::Answer, "answer-sdp".to_owned())]
-    );
+    relay(&mut a, &mut b, SignalKind::Offer, "offer-sdp").await;
+    relay(&mut b, &mut a, SignalKind::Answer, "answer-sdp").await;
 
     // To a far player, and to an entity that does not exist: NOT_NEAR, nothing forwarded.
     a.client

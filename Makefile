@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: check-schema fuzz run test lint test-rust bench web-client test-web capacity-check
+.PHONY: check-schema fuzz run test lint test-rust bench web-client test-web screenshot capacity-check
 
 run: web-client
 	$(CARGO) run --release -p net --bin plaza -- serve
@@ -36,6 +36,10 @@ web-client:
 # against a real `plaza serve`.
 test-web:
 	CARGO="$(CARGO)" bash web-client/scripts/test-web.sh
+
+# The browser tests, also copying their office screenshot to docs/screenshot.png (README).
+screenshot:
+	UPDATE_SCREENSHOT=1 CARGO="$(CARGO)" bash web-client/scripts/test-web.sh
 
 # Fails when the checked-in FlatBuffers code (schema/src/generated, web-client/src/generated)
 # differs from what the pinned flatc generates from schema/fbs.

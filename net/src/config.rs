@@ -12,6 +12,7 @@
 //! token_ttl_secs = 604800
 //! chat_history = 200
 //! tick_hz = 20
+//! interest_threads = 1
 //! auth_rate_per_minute = 30
 //! auth_burst = 10
 //! max_body_bytes = 65536
@@ -86,6 +87,11 @@ pub struct ServeArgs {
     /// Simulation ticks per second [default: 20].
     #[arg(long, env = "PLAZA_TICK_HZ", value_name = "HZ")]
     pub tick_hz: Option<u32>,
+    /// Threads each space's interest pass (areas of interest and deltas) runs on: 1 keeps
+    /// it on the space's tick thread; more give a busy space the node's other cores
+    /// [default: 1].
+    #[arg(long, env = "PLAZA_INTEREST_THREADS", value_name = "N")]
+    pub interest_threads: Option<usize>,
     /// Sustained auth requests per minute per client IP [default: 30].
     #[arg(long, env = "PLAZA_AUTH_RATE_PER_MINUTE", value_name = "N")]
     pub auth_rate_per_minute: Option<u32>,
@@ -240,6 +246,8 @@ pub struct FileConfig {
     pub chat_history: Option<u32>,
     /// See [`ServeArgs::tick_hz`].
     pub tick_hz: Option<u32>,
+    /// See [`ServeArgs::interest_threads`].
+    pub interest_threads: Option<usize>,
     /// See [`ServeArgs::auth_rate_per_minute`].
     pub auth_rate_per_minute: Option<u32>,
     /// See [`ServeArgs::auth_burst`].
@@ -337,6 +345,8 @@ pub struct ServeConfig {
     pub chat_history: u32,
     /// Simulation ticks per second.
     pub tick_hz: u32,
+    /// Threads of each space's interest pass.
+    pub interest_threads: usize,
     /// Sustained auth requests per minute per client IP.
     pub auth_rate_per_minute: u32,
     /// Auth request burst per client IP.
@@ -462,6 +472,7 @@ impl ServeConfig {
                 .unwrap_or(7 * 24 * 3600),
             chat_history: args.chat_history.or(file.chat_history).unwrap_or(200),
             tick_hz: args.tick_hz.or(file.tick_hz).unwrap_or(20),
+            interest_threads: args.interest_threads.or(file.interest_threads).unwrap_or(1),
             auth_rate_per_minute: args
                 .auth_rate_per_minute
                 .or(file.auth_rate_per_minute)
@@ -501,6 +512,9 @@ impl ServeConfig {
         }
         if !(1..=1000).contains(&self.tick_hz) {
             return invalid("tick_hz", "must be in 1..=1000");
+        }
+        if !(1..=64).contains(&self.interest_threads) {
+            return invalid("interest_threads", "must be in 1..=64");
         }
         if self.auth_rate_per_minute == 0 || self.auth_burst == 0 {
             return invalid("auth_rate_per_minute/auth_burst", "must be at least 1");
@@ -598,6 +612,15 @@ mod tests {
                 ..
             })
         ));
+        let none: FileConfig = toml::from_str("interest_threads = 0").unwrap();
+        assert!(matches!(
+            ServeConfig::resolve(ServeArgs::default(), none),
+            Err(ConfigError::Invalid {
+                key: "interest_threads",
+                ..
+            })
+        ));
+        assert_eq!(ServeConfig::default().interest_threads, 1);
     }
 
     #[test]

@@ -154,6 +154,7 @@ impl AppState {
         let metrics = Arc::new(Metrics::new());
         let driver = DriverConfig {
             tick_hz: config.tick_hz,
+            interest_threads: config.interest_threads,
             region_size: config.region_size,
             first_entity_id: (node_number << 40) + 1,
             ..DriverConfig::default()

@@ -23,7 +23,16 @@ const EAST: IVec2 = IVec2::new(1, 0);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_players_see_each_other_move() {
-    let server = WsServer::start().await;
+    see_each_other_move(WsServer::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_players_see_each_other_move_with_the_interest_pass_on_two_threads() {
+    see_each_other_move(WsServer::with(|c| c.interest_threads = 2).await).await;
+}
+
+/// Two players join at spawn points, see each other, and each sees the other's step.
+async fn see_each_other_move(server: WsServer) {
     let space = server.space("office").await;
     let map = server.map("office");
     // Both join at spawn points (no saved positions).

@@ -10,6 +10,7 @@
 mod commands;
 mod ghosts;
 mod handoff;
+mod interest_pool;
 mod persist;
 mod regions;
 mod registry;

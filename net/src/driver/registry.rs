@@ -24,6 +24,8 @@ use crate::metrics::Metrics;
 pub struct DriverConfig {
     /// Ticks per second.
     pub tick_hz: u32,
+    /// Threads of each space's interest pass (1: the space's own thread only).
+    pub interest_threads: usize,
     /// Each client's area of interest.
     pub aoi: AoiConfig,
     /// Proximity (near/far) settings.
@@ -50,6 +52,7 @@ impl Default for DriverConfig {
     fn default() -> DriverConfig {
         DriverConfig {
             tick_hz: 20,
+            interest_threads: 1,
             aoi: AoiConfig::default(),
             proximity: ProximityConfig::default(),
             linger: Duration::from_secs(5),

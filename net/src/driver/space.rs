@@ -22,6 +22,7 @@ use tokio::sync::oneshot;
 use super::commands::{Command, ConnId, Inspection, JoinError, JoinRequest, Joined, Outbound};
 use super::ghosts::GhostBook;
 use super::handoff::{Handoffs, foreign_moves};
+use super::interest_pool::InterestPool;
 use super::persist::{PersistOp, stored_scope};
 use super::regions::TickCost;
 use super::registry::DriverConfig;
@@ -54,6 +55,19 @@ pub(super) struct Link {
     pub(super) out: mpsc::Sender<Outbound>,
 }
 
+/// The pool a space's interest pass runs on with `threads` > 1; without one (1, or when
+/// its threads cannot be started: logged) the pass runs on the space's own thread.
+fn interest_pool(space: &str, threads: usize) -> Option<InterestPool> {
+    if threads <= 1 {
+        return None;
+    }
+    InterestPool::new(space, threads)
+        .inspect_err(|e| {
+            tracing::warn!(space, threads, error = %e, "interest threads not started; running the interest pass on the space thread");
+        })
+        .ok()
+}
+
 /// Queues a message for a session; `false` only when the queue is full (the client cannot
 /// keep up). A closed queue means the session already ended and its `Leave` is on the way.
 fn deliver(out: &mpsc::Sender<Outbound>, message: Outbound) -> bool {
@@ -81,6 +95,8 @@ pub(crate) struct SpaceLoop {
     pub(super) space: Space,
     pub(super) sim: Simulation,
     pub(super) interest: Interest,
+    /// The threads the interest pass runs on (`None`: this thread alone).
+    interest_pool: Option<InterestPool>,
     /// Where every client's snapshots are built, one after the other.
     writer: SnapshotWriter,
     pub(super) config: DriverConfig,
@@ -142,6 +158,7 @@ impl SpaceLoop {
         let single = !node.is_clustered();
         let mut space_loop = SpaceLoop {
             interest: Interest::new(config.proximity),
+            interest_pool: interest_pool(&space.id, config.interest_threads),
             writer: SnapshotWriter::new(),
             sim,
             space,
@@ -512,8 +529,15 @@ impl SpaceLoop {
         let crossings = foreign_moves(self.sim.step().events);
         self.start_handoffs(crossings);
         let step = cpu.elapsed();
-        self.interest.update(&self.sim);
-        let interest = cpu.elapsed().saturating_sub(step);
+        let pooled = match &mut self.interest_pool {
+            Some(pool) => pool.update(&mut self.interest, &self.sim),
+            None => {
+                self.interest.update(&self.sim);
+                Duration::ZERO
+            }
+        };
+        let own = cpu.elapsed().saturating_sub(step);
+        let interest = own + pooled;
         let tick = self.sim.tick();
         let mut slow = Vec::new();
         let mut per_region: BTreeMap<RegionId, (Duration, u64)> = BTreeMap::new();
@@ -557,7 +581,7 @@ impl SpaceLoop {
                 entry.1 += sent;
             }
         }
-        let clients = cpu.elapsed().saturating_sub(step + interest);
+        let clients = cpu.elapsed().saturating_sub(step + own);
         self.send_proximity();
         for account in slow {
             self.drop_slow(account);

@@ -27,7 +27,9 @@ async fn two_players_see_each_other_move() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_players_see_each_other_move_with_the_interest_pass_on_two_threads() {
+async fn two_players_see_each_other_move_on_a_server_with_interest_threads() {
+    // Two observers are too few to split the pass (the pool's own test covers the split):
+    // this checks the server's wiring.
     see_each_other_move(WsServer::with(|c| c.interest_threads = 2).await).await;
 }
 
@@ -290,9 +292,11 @@ async fn chat_is_delivered_in_its_scope_and_replayed_on_join() {
 /// `from` sends `to` a signal; `to` receives it (the only signal it has), naming `from`.
 async fn relay(from: &mut Player, to: &mut Player, kind: SignalKind, payload: &str) {
     from.client.signal(to.me(), kind, payload).await.unwrap();
-    wait_for(&mut to.client, "the signal is relayed", |x| {
-        !x.signals.is_empty()
-    })
+    wait_for(
+        &mut to.client,
+        &format!("{kind:?} \"{payload}\" is relayed"),
+        |x| !x.signals.is_empty(),
+    )
     .await;
     assert_eq!(
         to.client.signals,

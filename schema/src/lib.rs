@@ -5,8 +5,7 @@
 //! - client → server: [`ClientMessage`], [`encode_client`], [`decode_client`];
 //! - server → client: [`ServerMessage`], [`encode_server`], [`decode_server`], and for the
 //!   hot path [`SnapshotEncoder`] (a [`sim::interest::Delta`] in, bytes out of a shared
-//!   [`SnapshotWriter`]) with its
-//!   receiving side [`ClientMirror`];
+//!   [`SnapshotWriter`]) with its receiving side [`ClientMirror`];
 //! - node ↔ node: [`ClusterMessage`], [`encode_cluster`], [`decode_cluster`].
 //!
 //! Every `decode_*` first checks the buffer size and runs the FlatBuffers verifier with

@@ -524,9 +524,9 @@ impl std::fmt::Debug for SnapshotEncoder {
 }
 
 /// Where snapshots are built: the FlatBuffers builder, the update lists and the enters'
-/// name offsets, reused from one snapshot to the next (nothing is allocated per snapshot). One per thread, shared by the encoders it runs, so that it
-/// stays in cache instead of one builder per connection being fetched from memory every
-/// tick.
+/// name offsets, reused from one snapshot to the next. One per thread, shared by the
+/// encoders it runs, so that it stays in cache instead of one builder per connection being
+/// fetched from memory every tick.
 pub struct SnapshotWriter {
     fbb: FlatBufferBuilder<'static>,
     steps: Vec<fb::Step>,

@@ -351,7 +351,7 @@ async function main() {
       const shot = join(out, 'office-two-players.png');
       await pageA.screenshot({ path: shot });
       await pageA.locator('#debug-toggle').click();
-      if (process.env.UPDATE_SCREENSHOT) {
+      if (process.env.UPDATE_SCREENSHOT === '1') {
         mkdirSync(join(root, 'docs'), { recursive: true });
         copyFileSync(shot, join(root, 'docs/screenshot.png'));
       }

@@ -8,11 +8,16 @@ use rayon::{ThreadPool, ThreadPoolBuildError, ThreadPoolBuilder};
 use sim::Simulation;
 use sim::interest::Interest;
 
+/// Below this many observers the pass runs on the space's own thread: waking the pool's
+/// workers would cost more than splitting saves.
+const POOLED_FROM: usize = 256;
+
 /// A space's own rayon pool for [`Interest::update`]'s observer pass (see
 /// [`Interest::set_threads`]), and the CPU clocks of its workers.
 pub(super) struct InterestPool {
     pool: ThreadPool,
-    /// Each worker's CPU time at the last reading, by worker index.
+    /// Each worker's CPU time at the last reading, by worker index (empty before the
+    /// first: then the workers have done nothing else since they started).
     last: Vec<Duration>,
 }
 
@@ -25,28 +30,42 @@ impl std::fmt::Debug for InterestPool {
 }
 
 impl InterestPool {
-    /// A pool of `threads` workers named after the space.
+    /// A pool of `threads` workers named `i<index>-<space>` (the worker's index first: Linux
+    /// keeps 15 bytes of a thread's name).
     pub(super) fn new(space: &str, threads: usize) -> Result<InterestPool, ThreadPoolBuildError> {
-        let name = format!("space-{space}");
+        let space = space.to_owned();
         let pool = ThreadPoolBuilder::new()
             .num_threads(threads)
-            .thread_name(move |i| format!("{name}-interest-{i}"))
+            .thread_name(move |i| format!("i{i}-{space}"))
             .build()?;
-        let last = worker_cpu(&pool);
-        Ok(InterestPool { pool, last })
+        Ok(InterestPool {
+            pool,
+            last: Vec::new(),
+        })
     }
 
-    /// Runs `interest.update(sim)` on the pool; returns the CPU time its workers used since
-    /// the last call (the pass, and the time they spent waiting for work, which is theirs
-    /// alone).
-    pub(super) fn update(&mut self, interest: &mut Interest, sim: &Simulation) -> Duration {
+    /// Runs `interest.update(sim)`, on the pool when it has at least [`POOLED_FROM`]
+    /// `observers`, else on the calling thread; returns the CPU time the pool's workers used
+    /// since they last ran it (the pass, and the time they spent waiting for work, which is
+    /// theirs alone), zero when the pool was not used.
+    pub(super) fn update(
+        &mut self,
+        interest: &mut Interest,
+        sim: &Simulation,
+        observers: usize,
+    ) -> Duration {
+        if observers < POOLED_FROM {
+            interest.set_threads(1);
+            interest.update(sim);
+            return Duration::ZERO;
+        }
         interest.set_threads(self.pool.current_num_threads());
         self.pool.install(|| interest.update(sim));
         let now = worker_cpu(&self.pool);
         let used = now
             .iter()
-            .zip(&self.last)
-            .map(|(now, last)| now.saturating_sub(*last))
+            .enumerate()
+            .map(|(i, now)| now.saturating_sub(self.last.get(i).copied().unwrap_or_default()))
             .sum();
         self.last = now;
         used
@@ -88,12 +107,17 @@ mod tests {
         for _ in 0..5 {
             sim.step();
             one.update(&sim);
-            used += pool.update(&mut pooled, &sim);
+            used += pool.update(&mut pooled, &sim, observers.len());
         }
         for (a, b) in observers {
             assert_eq!(one.delta(a).unwrap(), pooled.delta(b).unwrap());
         }
         assert_eq!(one.proximity_events(), pooled.proximity_events());
         assert!(used > Duration::ZERO, "the workers' CPU time is counted");
+        // A few observers: the space's own thread, nothing counted for the pool.
+        sim.step();
+        one.update(&sim);
+        assert_eq!(pool.update(&mut pooled, &sim, 3), Duration::ZERO);
+        assert_eq!(one.proximity_events(), pooled.proximity_events());
     }
 }

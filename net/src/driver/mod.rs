@@ -1,5 +1,6 @@
 //! The tick driver: one thread per active space runs simulation, interest and encoding at a
-//! fixed rate and hands each client its bytes.
+//! fixed rate and hands each client its bytes (with `--interest-threads` > 1, a busy
+//! space's interest pass runs on a pool of its own, see `interest_pool`).
 //!
 //! Data flows one way: WebSocket sessions send [`Command`]s to a space's thread through a
 //! bounded channel; the thread queues them into the [`sim::Simulation`], steps it on the

@@ -530,7 +530,7 @@ impl SpaceLoop {
         self.start_handoffs(crossings);
         let step = cpu.elapsed();
         let pooled = match &mut self.interest_pool {
-            Some(pool) => pool.update(&mut self.interest, &self.sim),
+            Some(pool) => pool.update(&mut self.interest, &self.sim, self.clients.len()),
             None => {
                 self.interest.update(&self.sim);
                 Duration::ZERO

@@ -124,6 +124,20 @@ impl SpaceHandle {
     }
 }
 
+/// A started space thread and the handle its sessions send to.
+#[derive(Debug)]
+struct Running {
+    handle: SpaceHandle,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Running {
+    /// The handle, while the thread runs (`None` once it ended: a panic, a bug).
+    fn live(&self) -> Option<SpaceHandle> {
+        (!self.thread.is_finished()).then(|| self.handle.clone())
+    }
+}
+
 /// Every running space, by id, and the database writer they share.
 #[derive(Debug)]
 pub struct Spaces {
@@ -131,7 +145,7 @@ pub struct Spaces {
     metrics: Arc<Metrics>,
     node: Arc<NodeContext>,
     load: Arc<LoadBoard>,
-    running: Mutex<HashMap<String, SpaceHandle>>,
+    running: Mutex<HashMap<String, Running>>,
     persist: Mutex<Option<mpsc::UnboundedSender<PersistOp>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
@@ -171,14 +185,21 @@ impl Spaces {
     /// The running thread of a space, if it runs.
     pub fn running(&self, space: &str) -> Option<SpaceHandle> {
         let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        running.get(space).cloned()
+        running.get(space).and_then(Running::live)
     }
 
-    /// The running thread of `space`, started (on `map`) if needed. `None` after shutdown.
+    /// The running thread of `space`, started (on `map`) if needed. A thread that ended
+    /// without being stopped (a panic: a bug) is replaced by a new one, so the space takes
+    /// joins again from the next connection on (players come back at their saved tiles)
+    /// instead of refusing every join until the node restarts. `None` after shutdown.
     pub fn handle(&self, space: &Space, map: Arc<TileMap>) -> Option<SpaceHandle> {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(h) = running.get(&space.id) {
-            return Some(h.clone());
+        if let Some(r) = running.get(&space.id) {
+            if let Some(h) = r.live() {
+                return Some(h);
+            }
+            tracing::error!(space = %space.id, "space thread ended unexpectedly; starting it again");
+            running.remove(&space.id);
         }
         let persist = self
             .persist
@@ -210,16 +231,25 @@ impl Spaces {
         )
         .ok()?;
         let name = format!("space-{}", space.id);
-        let spawned = std::thread::Builder::new()
+        let thread = match std::thread::Builder::new()
             .name(name)
-            .spawn(move || space_loop.run(rx));
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "cannot start a space thread");
-            return None;
-        }
+            .spawn(move || space_loop.run(rx))
+        {
+            Ok(thread) => thread,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start a space thread");
+                return None;
+            }
+        };
         tracing::info!(space = %space.id, map = %space.map, "space started");
         let handle = SpaceHandle { tx, tick };
-        running.insert(space.id.clone(), handle.clone());
+        running.insert(
+            space.id.clone(),
+            Running {
+                handle: handle.clone(),
+                thread,
+            },
+        );
         Some(handle)
     }
 
@@ -231,6 +261,7 @@ impl Spaces {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .drain()
+            .map(|(id, r)| (id, r.handle))
             .collect();
         for (id, handle) in handles {
             let (tx, rx) = oneshot::channel();
@@ -311,5 +342,50 @@ mod tests {
         let space = std::thread::spawn(move || drop(rx.recv()));
         assert_eq!(handle.join(request()).await.unwrap_err(), JoinError::Closed);
         space.join().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_space_whose_thread_ended_is_started_again_on_the_next_join() {
+        let store = Store::connect(&persistence::StoreConfig::new("sqlite::memory:"))
+            .await
+            .unwrap();
+        let metrics = Arc::new(Metrics::new());
+        let node = Arc::new(NodeContext::single(
+            "n".into(),
+            "http://n".into(),
+            b"secret",
+        ));
+        let load = Arc::new(LoadBoard::new(metrics.clone()));
+        let spaces = Spaces::new(DriverConfig::default(), store, metrics, node, load);
+        let space = Space {
+            id: "heal".into(),
+            name: "Heal".into(),
+            map: "floor".into(),
+            owner: 1,
+            created_at: 0,
+            max_players: 10,
+            public: false,
+        };
+        let map = Arc::new(TileMap::open_floor(16, 16));
+        let first = spaces.handle(&space, map.clone()).unwrap();
+        assert!(first.join(request()).await.is_ok());
+        // The thread ends without the registry knowing (as a panic would end it).
+        let (tx, rx) = oneshot::channel();
+        assert!(first.send(Command::Stop(tx)));
+        rx.await.unwrap();
+        let ended = async {
+            while spaces.running(&space.id).is_some() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), ended)
+            .await
+            .expect("the registry sees that the thread ended");
+        assert_eq!(first.join(request()).await.unwrap_err(), JoinError::Closed);
+        // The next join's lookup starts a new thread, which takes joins.
+        let second = spaces.handle(&space, map).unwrap();
+        assert!(second.join(request()).await.is_ok());
+        assert!(spaces.running(&space.id).is_some());
+        spaces.shutdown().await;
     }
 }

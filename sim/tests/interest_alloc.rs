@@ -1,15 +1,18 @@
 //! The interest manager allocates nothing per observer per tick in the steady state.
 //!
 //! A counting global allocator counts the allocations made *inside* `Interest::update`,
-//! `Interest::ack` and delta reads, on this thread only. The same deterministic world runs
-//! twice, with 600 observers and with none: allocations that are not the observers' (the
-//! same in both runs) would cancel out, and what remains is the observers' share, which must
-//! be zero. A second test checks that the whole steady-state tick allocates nothing at all.
+//! `Interest::ack` and delta reads: on the test's thread, and with 2 threads on the workers
+//! of a rayon pool of the test's own (which run the observer pass). The same deterministic
+//! world runs twice, with 600 observers and with none: allocations that are not the
+//! observers' (the same in both runs) would cancel out, and what remains is the observers'
+//! share, which must be zero. A second test checks that the whole steady-state tick
+//! allocates nothing at all.
 
 #![allow(unsafe_code)] // a global allocator needs `unsafe impl GlobalAlloc`
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use glam::IVec2;
 use sim::interest::{AoiConfig, Interest, ObserverId, ProximityConfig};
@@ -22,11 +25,15 @@ thread_local! {
     /// This thread's count (tests run in parallel threads: a shared counter would mix
     /// another test's allocations into this one's).
     static ALLOCS: Cell<u64> = const { Cell::new(0) };
+    /// On the workers of a test's rayon pool: that pool's count (all they run is counted).
+    static POOL_ALLOCS: Cell<Option<&'static AtomicU64>> = const { Cell::new(None) };
 }
 
 fn count() {
     if COUNTING.with(Cell::get) {
         ALLOCS.with(|n| n.set(n.get() + 1));
+    } else if let Some(n) = POOL_ALLOCS.with(Cell::get) {
+        n.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -56,13 +63,47 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Counts the allocations `f` makes on this thread.
-fn counted<T>(f: impl FnOnce() -> T) -> (T, u64) {
-    let before = ALLOCS.with(Cell::get);
-    COUNTING.with(|c| c.set(true));
-    let out = f();
-    COUNTING.with(|c| c.set(false));
-    (out, ALLOCS.with(Cell::get) - before)
+/// Where the observer pass runs: this thread alone, or a rayon pool of `threads` workers
+/// whose allocations are all counted.
+struct Threads {
+    threads: usize,
+    pool: Option<(rayon::ThreadPool, &'static AtomicU64)>,
+}
+
+impl Threads {
+    fn new(threads: usize) -> Threads {
+        let pool = (threads > 1).then(|| {
+            let allocs: &'static AtomicU64 = Box::leak(Box::default());
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .start_handler(move |_| POOL_ALLOCS.with(|c| c.set(Some(allocs))))
+                .build()
+                .expect("a 2-thread pool");
+            (pool, allocs)
+        });
+        Threads { threads, pool }
+    }
+
+    /// Runs `f` (on the pool, if any) and counts the allocations it makes on this thread
+    /// and on the pool's workers.
+    fn counted<T: Send>(&self, f: impl FnOnce() -> T + Send) -> (T, u64) {
+        let before = ALLOCS.with(Cell::get);
+        let pool_before = self
+            .pool
+            .as_ref()
+            .map_or(0, |p| p.1.load(Ordering::Relaxed));
+        COUNTING.with(|c| c.set(true));
+        let out = match &self.pool {
+            Some((pool, _)) => pool.install(f),
+            None => f(),
+        };
+        COUNTING.with(|c| c.set(false));
+        let pool = self
+            .pool
+            .as_ref()
+            .map_or(0, |p| p.1.load(Ordering::Relaxed));
+        (out, ALLOCS.with(Cell::get) - before + pool - pool_before)
+    }
 }
 
 const ROWS: i32 = 40;
@@ -87,7 +128,8 @@ struct Run {
 /// phase, odd rows in opposite phase, so views keep changing (enters, updates, leaves, slot
 /// reuse, near/far) but every state recurs: after the warm-up, every buffer has met its
 /// largest size. Returns what happened during the measured ticks.
-fn run(observers: usize) -> Run {
+fn run(observers: usize, threads: usize) -> Run {
+    let threads = Threads::new(threads);
     let side = (PER_ROW * (SPAN + 1) + 2) as u32;
     let map = TileMap::open_floor(side, (ROWS * 2 + 2) as u32);
     let mut sim = Simulation::new(map.into(), SimConfig::default()).unwrap();
@@ -107,6 +149,7 @@ fn run(observers: usize) -> Run {
         }
     }
     let mut interest = Interest::new(ProximityConfig::default());
+    interest.set_threads(threads.threads);
     let aoi = AoiConfig {
         radius: 6,
         hysteresis: 1,
@@ -136,7 +179,7 @@ fn run(observers: usize) -> Run {
         }
         let tick = sim.step().tick;
         let measured = t >= WARMUP;
-        let (counts, n) = counted(|| {
+        let (counts, n) = threads.counted(|| {
             interest.update(&sim);
             let mut c = (0, 0, 0);
             for o in &obs {
@@ -161,11 +204,12 @@ fn run(observers: usize) -> Run {
     out
 }
 
-#[test]
-fn no_allocation_per_observer_per_tick() {
-    let with = run(OBSERVERS);
-    let without = run(0);
-    eprintln!("{MEASURED} steady-state ticks with {OBSERVERS} observers: {with:?}");
+fn observers_allocate_nothing(threads: usize) {
+    let with = run(OBSERVERS, threads);
+    let without = run(0, threads);
+    eprintln!(
+        "{MEASURED} steady-state ticks, {threads} thread(s), {OBSERVERS} observers: {with:?}"
+    );
     eprintln!("the same world without observers: {without:?}");
     assert!(with.enters > 0 && with.updates > 0 && with.leaves > 0 && with.proximity > 0);
     assert_eq!(
@@ -174,11 +218,25 @@ fn no_allocation_per_observer_per_tick() {
     );
 }
 
+#[test]
+fn no_allocation_per_observer_per_tick() {
+    observers_allocate_nothing(1);
+}
+
+/// The observer pass split over a pool's workers (as `plaza serve --interest-threads 2`
+/// runs it) allocates nothing per observer either, on any of the threads. (Both runs count
+/// the same few allocations: rayon's own, one block of its injector queue per 63
+/// `install` calls, observers or not.)
+#[test]
+fn no_allocation_per_observer_per_tick_on_two_threads() {
+    observers_allocate_nothing(2);
+}
+
 /// With the grid of positions (no R-tree bulk loads), the whole steady-state tick allocates
-/// nothing at all, observers or not.
+/// nothing at all on one thread, observers or not.
 #[test]
 fn no_allocation_at_all_in_the_steady_state() {
-    let with = run(OBSERVERS);
+    let with = run(OBSERVERS, 1);
     assert!(with.enters > 0 && with.updates > 0 && with.leaves > 0 && with.proximity > 0);
     assert_eq!(with.allocs, 0, "{with:?}");
 }

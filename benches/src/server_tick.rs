@@ -34,8 +34,8 @@ pub fn campus_density(campus: &TileMap) -> f64 {
     100_000.0 / campus.walkable_count() as f64
 }
 
-/// The smallest near-square of `map` around its centre (sides equal or one apart) that holds
-/// at least `walkable` walkable tiles (the largest centred square if the map has fewer). Its
+/// The smallest near-square of `map` around its centre (sides equal, or one tile wider than
+/// high) that holds at least `walkable` walkable tiles (and at least one) (the largest centred square if the map has fewer). Its
 /// spawn point is its first walkable tile. Sides grow one tile at a time, so the crop holds
 /// what was asked for within a row: the density of avatars placed on it stays that of the
 /// request at every size (growing by eighths overshot by up to a quarter).
@@ -58,7 +58,7 @@ pub fn crop_around_centre(map: &TileMap, walkable: usize) -> TileMap {
         .flat_map(|side| [(side, side), (side + 1, side)])
         .filter(|&(cw, ch)| cw <= w && ch <= h)
         .map(cut)
-        .find(|(_, _, _, blocked)| blocked.iter().filter(|b| !**b).count() >= walkable)
+        .find(|(_, _, _, blocked)| blocked.iter().filter(|b| !**b).count() >= walkable.max(1))
         .unwrap_or_else(|| cut((largest, largest)));
     let spawn = tiles
         .iter()

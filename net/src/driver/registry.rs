@@ -131,11 +131,13 @@ struct Running {
     thread: std::thread::JoinHandle<()>,
 }
 
-impl Running {
-    /// The handle, while the thread runs (`None` once it ended: a panic, a bug).
-    fn live(&self) -> Option<SpaceHandle> {
-        (!self.thread.is_finished()).then(|| self.handle.clone())
-    }
+/// What a panic said, if it said it with a string.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }
 
 /// Every running space, by id, and the database writer they share.
@@ -182,24 +184,40 @@ impl Spaces {
         &self.node
     }
 
+    /// The handle of a started thread, unless the thread ended (outside [`Spaces::shutdown`]:
+    /// a panic, a bug) and the space can be started again. On a single node it can; in a
+    /// cluster the coordinator holds the space's leases and granted them to the old thread
+    /// only, so a new thread would own none of its regions: there the ended thread's handle
+    /// stays (joins get `Closed`) until the node restarts.
+    fn current(&self, r: &Running) -> Option<SpaceHandle> {
+        (!r.thread.is_finished() || self.node.is_clustered()).then(|| r.handle.clone())
+    }
+
     /// The running thread of a space, if it runs.
     pub fn running(&self, space: &str) -> Option<SpaceHandle> {
         let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        running.get(space).and_then(Running::live)
+        running.get(space).and_then(|r| self.current(r))
     }
 
-    /// The running thread of `space`, started (on `map`) if needed. A thread that ended
-    /// without being stopped (a panic: a bug) is replaced by a new one, so the space takes
-    /// joins again from the next connection on (players come back at their saved tiles)
-    /// instead of refusing every join until the node restarts. `None` after shutdown.
+    /// The running thread of `space`, started (on `map`) if needed. On a single node, a
+    /// thread that ended without being stopped (a panic: a bug) is replaced by a new one,
+    /// so the space takes joins again from the next connection on (players come back at
+    /// their saved tiles) instead of refusing every join until the node restarts.
+    /// `None` after shutdown.
     pub fn handle(&self, space: &Space, map: Arc<TileMap>) -> Option<SpaceHandle> {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(r) = running.get(&space.id) {
-            if let Some(h) = r.live() {
+            if let Some(h) = self.current(r) {
                 return Some(h);
             }
-            tracing::error!(space = %space.id, "space thread ended unexpectedly; starting it again");
-            running.remove(&space.id);
+            if let Some(ended) = running.remove(&space.id) {
+                // Finished: the join returns at once.
+                let why = match ended.thread.join() {
+                    Ok(()) => "it returned".to_owned(),
+                    Err(payload) => format!("it panicked: {}", panic_message(payload.as_ref())),
+                };
+                tracing::error!(space = %space.id, why, "space thread ended unexpectedly; starting it again");
+            }
         }
         let persist = self
             .persist

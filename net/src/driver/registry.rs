@@ -274,6 +274,14 @@ impl Spaces {
     /// Stops every space (each saves its players' positions), then waits until the database
     /// writer has written everything.
     pub async fn shutdown(&self) {
+        // No new space from here on (`handle` needs the writer's sender): a space started
+        // after the drain below would never be stopped, and the writer would wait for it.
+        // A `handle` call that got the sender first holds the map's lock, so its space is
+        // in the drain.
+        self.persist
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         let handles: Vec<(String, SpaceHandle)> = self
             .running
             .lock()
@@ -298,10 +306,6 @@ impl Spaces {
             let _ = rx.await;
             tracing::info!(space = %id, "space stopped");
         }
-        self.persist
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
         let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(writer) = writer {
             let _ = writer.await;
@@ -401,9 +405,12 @@ mod tests {
             .expect("the registry sees that the thread ended");
         assert_eq!(first.join(request()).await.unwrap_err(), JoinError::Closed);
         // The next join's lookup starts a new thread, which takes joins.
-        let second = spaces.handle(&space, map).unwrap();
+        let second = spaces.handle(&space, map.clone()).unwrap();
         assert!(second.join(request()).await.is_ok());
         assert!(spaces.running(&space.id).is_some());
         spaces.shutdown().await;
+        // Nothing starts after shutdown.
+        assert!(spaces.handle(&space, map).is_none());
+        assert!(spaces.running(&space.id).is_none());
     }
 }

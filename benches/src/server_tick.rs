@@ -35,37 +35,36 @@ pub fn campus_density(campus: &TileMap) -> f64 {
 }
 
 /// The smallest near-square of `map` around its centre (sides equal, or one tile wider than
-/// high) that holds at least `walkable` walkable tiles (and at least one) (the largest centred square if the map has fewer). Its
-/// spawn point is its first walkable tile. Sides grow one tile at a time, so the crop holds
-/// what was asked for within a row: the density of avatars placed on it stays that of the
-/// request at every size (growing by eighths overshot by up to a quarter).
+/// high) that holds at least `walkable` walkable tiles, and at least one; the largest centred
+/// square if the map has fewer. Its spawn point is its first walkable tile. Sides grow one
+/// tile at a time, so the crop holds what was asked for within a row: the density of avatars
+/// placed on it stays that of the request at every size (growing by eighths overshot by up
+/// to a quarter).
 pub fn crop_around_centre(map: &TileMap, walkable: usize) -> TileMap {
     let (w, h) = (map.width(), map.height());
     let largest = w.min(h);
     let centre = IVec2::new((w / 2) as i32, (h / 2) as i32);
-    // The tiles of a `cw` × `ch` crop centred on the map (relative to the crop), and which
-    // of them are blocked.
+    // Which tiles of a `cw` × `ch` crop centred on the map are blocked, row by row.
     let cut = |(cw, ch): (u32, u32)| {
         let origin = centre - IVec2::new((cw / 2) as i32, (ch / 2) as i32);
         let origin = origin.clamp(IVec2::ZERO, IVec2::new((w - cw) as i32, (h - ch) as i32));
-        let tiles: Vec<IVec2> = (0..ch as i32)
-            .flat_map(|y| (0..cw as i32).map(move |x| IVec2::new(x, y)))
+        let blocked: Vec<bool> = (0..ch as i32)
+            .flat_map(|y| (0..cw as i32).map(move |x| origin + IVec2::new(x, y)))
+            .map(|tile| map.is_blocked(tile))
             .collect();
-        let blocked: Vec<bool> = tiles.iter().map(|t| map.is_blocked(origin + *t)).collect();
-        (cw, ch, tiles, blocked)
+        (cw, ch, blocked)
     };
-    let (cw, ch, tiles, blocked) = (1..=largest)
+    let (cw, ch, blocked) = (1..=largest)
         .flat_map(|side| [(side, side), (side + 1, side)])
         .filter(|&(cw, ch)| cw <= w && ch <= h)
         .map(cut)
-        .find(|(_, _, _, blocked)| blocked.iter().filter(|b| !**b).count() >= walkable.max(1))
+        .find(|(_, _, blocked)| blocked.iter().filter(|b| !**b).count() >= walkable.max(1))
         .unwrap_or_else(|| cut((largest, largest)));
-    let spawn = tiles
+    let first_open = blocked
         .iter()
-        .zip(&blocked)
-        .find(|(_, b)| !**b)
-        .map(|(t, _)| *t)
-        .expect("the map has walkable tiles");
+        .position(|b| !*b)
+        .expect("the map has walkable tiles") as u32;
+    let spawn = IVec2::new((first_open % cw) as i32, (first_open / cw) as i32);
     TileMap::new(cw, ch, map.tile_size(), blocked, vec![spawn])
         .expect("a crop of a valid map is valid")
 }

@@ -206,18 +206,17 @@ impl Spaces {
     /// `None` after shutdown.
     pub fn handle(&self, space: &Space, map: Arc<TileMap>) -> Option<SpaceHandle> {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(r) = running.get(&space.id) {
-            if let Some(h) = self.current(r) {
-                return Some(h);
-            }
-            if let Some(ended) = running.remove(&space.id) {
-                // Finished: the join returns at once.
-                let why = match ended.thread.join() {
-                    Ok(()) => "it returned".to_owned(),
-                    Err(payload) => format!("it panicked: {}", panic_message(payload.as_ref())),
-                };
-                tracing::error!(space = %space.id, why, "space thread ended unexpectedly; starting it again");
-            }
+        if let Some(h) = running.get(&space.id).and_then(|r| self.current(r)) {
+            return Some(h);
+        }
+        // Not started, or ended and to be started again.
+        if let Some(ended) = running.remove(&space.id) {
+            // Finished: the join returns at once.
+            let why = match ended.thread.join() {
+                Ok(()) => "it returned".to_owned(),
+                Err(payload) => format!("it panicked: {}", panic_message(payload.as_ref())),
+            };
+            tracing::error!(space = %space.id, why, "space thread ended unexpectedly; starting it again");
         }
         let persist = self
             .persist

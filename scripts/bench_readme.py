@@ -75,15 +75,20 @@ def criterion_table(rows):
 def samples_table(samples):
     out = [
         "| series | clients | entities | visible (mean) | tick CPU (median) | tick wall (median) "
-        "| µs per client-tick |",
-        "|---|---|---|---|---|---|---|",
+        "| tick CPU, turns' medians (lowest–highest) | µs per client-tick |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for s in samples["samples"]:
         per_client = s["tick_ms"] * 1000 / max(s["clients"], 1)
+        turns = (
+            f"{s['round_low_ms']:.3f}–{s['round_high_ms']:.3f} ms"
+            if s.get("round_high_ms")
+            else "n/a"
+        )
         out.append(
             f"| {s.get('series', '')} | {s['clients']:,} | {s['entities']:,} | "
             f"{s['mean_visible']:.1f} | {s['tick_ms']:.3f} ms | {s.get('wall_ms', 0):.3f} ms "
-            f"| {per_client:.2f} |"
+            f"| {turns} | {per_client:.2f} |"
         )
     return out
 
@@ -170,9 +175,11 @@ def section(args):
         "",
         *criterion_table(rows),
         "",
-        "**Server tick** (`benches/tick-samples.json`, median of ≥ 30 ticks after "
-        "20 warm-up ticks, CPU time of the ticking thread and wall-clock time; "
-        "µs per client-tick from the CPU time; plotted in `docs/scaling.svg`):",
+        "**Server tick** (`benches/tick-samples.json`: every configuration warmed up "
+        "20 ticks, then all measured in turns over several rounds, so that the machine's "
+        "fast and slow phases fall on all of them alike; median over the turns' ticks of "
+        "the ticking thread's CPU time and of wall-clock time; µs per client-tick from "
+        "the CPU time; plotted in `docs/scaling.svg`):",
         "",
         *samples_table(samples),
     ]
@@ -184,7 +191,7 @@ def section(args):
             "",
             f"Per-client cost from {low:,} to {high:,} clients varies by {ratio:.2f}× "
             f"in this run ({verdict} the 2× target; one run on a shared machine: "
-            "see Server tick below for the spread between runs).",
+            "see Server tick below for the spread between runs and machines).",
         ]
     lines += [
         "",

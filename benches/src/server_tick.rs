@@ -225,6 +225,13 @@ pub struct TickSample {
     /// processes took the core.
     #[serde(default)]
     pub wall_ms: f64,
+    /// The lowest median CPU time of one turn, in milliseconds (the configurations are
+    /// measured in turns: the spread between turns shows the machine's noise).
+    #[serde(default)]
+    pub round_low_ms: f64,
+    /// The highest median CPU time of one turn, in milliseconds.
+    #[serde(default)]
+    pub round_high_ms: f64,
     /// Which series the sample belongs to ([`Series::name`]).
     #[serde(default)]
     pub series: String,

@@ -87,8 +87,26 @@ fn per_client(
         .iter()
         .map(|s| (s.clients as f64, s.us_per_client_tick()))
         .collect();
+    // The spread of the turns' medians (samples measured in turns; older files have none).
+    let spreads: Vec<(f64, f64, f64)> = samples
+        .iter()
+        .filter(|s| s.round_high_ms > 0.0)
+        .map(|s| {
+            let per_client = |ms: f64| ms * 1000.0 / s.clients.max(1) as f64;
+            (
+                s.clients as f64,
+                per_client(s.round_low_ms),
+                per_client(s.round_high_ms),
+            )
+        })
+        .collect();
     let lowest = points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
-    let top = points.iter().map(|p| p.1).fold(2.0 * lowest, f64::max) * 1.15;
+    let top = points
+        .iter()
+        .map(|p| p.1)
+        .chain(spreads.iter().map(|s| s.2))
+        .fold(2.0 * lowest, f64::max)
+        * 1.15;
     let x = clients_range(samples);
     let mut chart = ChartBuilder::on(area)
         .caption("Per-client cost", (FONT, 16))
@@ -109,6 +127,14 @@ fn per_client(
         ))?
         .label("2 × the lowest (flatness bound)")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], LIMIT));
+    if !spreads.is_empty() {
+        chart
+            .draw_series(spreads.iter().map(|&(x, low, high)| {
+                PathElement::new([(x, low), (x, high)], LINE.mix(0.5).stroke_width(2))
+            }))?
+            .label("lowest to highest turn (machine noise)")
+            .legend(|(x, y)| PathElement::new([(x + 10, y - 6), (x + 10, y + 6)], LINE.mix(0.5)));
+    }
     draw_line(&mut chart, &points, "measured (median tick CPU ÷ clients)")?;
     chart.draw_series(samples.iter().zip(&points).map(|(s, p)| {
         Text::new(

@@ -3,11 +3,18 @@
 //!
 //! Run with: `cargo run --release -p benches --bin tick_samples [-- --out FILE]`
 //!
-//! Each configuration runs `WARM_UP_TICKS` ticks, then at least 30 ticks and 2 s (at most
-//! 400 ticks). The sample's `tick_ms` is the median CPU time of a tick (the thread's own
-//! CPU clock: on a machine shared with other work, wall-clock time also counts the time the
-//! thread waited for a core); `wall_ms` is the median wall-clock time. The `machine` field
-//! records the CPU and the load average before and after.
+//! Every configuration is built and warmed up (`WARM_UP_TICKS`) first; then they are
+//! measured in turns, `ROUNDS` rounds (the order reversed every other round), each turn
+//! running `REWARM_TICKS` unmeasured ticks (the last configuration's ticks pushed this one's
+//! data out of the caches) and then at least `MIN_TURN_TICKS` ticks and `MIN_TURN_TIME` (at
+//! most `MAX_TURN_TICKS`). A shared virtual machine runs faster or slower by phases lasting
+//! seconds: measured one after the other, a configuration would get one phase and the next
+//! another, and their ratio would be the phases'. In turns, every configuration sees every
+//! phase. A sample's `tick_ms` is the median CPU time of its measured ticks (the thread's
+//! own CPU clock: on a machine shared with other work, wall-clock time also counts the time
+//! the thread waited for a core), `wall_ms` their median wall-clock time, and
+//! `round_low_ms` / `round_high_ms` the lowest and highest median CPU time of one turn. The
+//! `machine` field records the CPU and the load average before and after.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -19,50 +26,93 @@ use benches::server_tick::{
 use benches::{percentile, shipped_map};
 use cpu_time::ThreadTime;
 
-const MIN_TICKS: usize = 30;
-const MAX_TICKS: usize = 400;
-const MIN_TIME: Duration = Duration::from_secs(2);
+const ROUNDS: usize = 24;
+const REWARM_TICKS: u64 = 2;
+const MIN_TURN_TICKS: usize = 3;
+const MAX_TURN_TICKS: usize = 60;
+const MIN_TURN_TIME: Duration = Duration::from_millis(150);
 const TICK_HZ: u32 = 20;
+
+/// One configuration being measured: its rig and every measured tick so far.
+struct Config {
+    series: &'static str,
+    rig: ServerTick,
+    cpu: Vec<Duration>,
+    wall: Vec<Duration>,
+    turn_medians: Vec<Duration>,
+}
 
 fn main() -> anyhow::Result<()> {
     let out = out_path()?;
     let campus = shipped_map("campus");
     let load_before = load_average();
-    let mut samples = Vec::new();
-    println!(
-        "{:<16} {:>8} {:>8} {:>8} {:>10} {:>10} {:>14}",
-        "series", "clients", "entities", "visible", "cpu (ms)", "wall (ms)", "µs/client-tick"
-    );
+    let mut configs = Vec::new();
     for series in SERIES {
         let density = campus_density(&campus) * series.density_factor;
         for &avatars in series.avatars {
+            println!("building {} with {avatars} avatars", series.name);
             let mut rig = ServerTick::new(&campus, avatars, series.client_every, density);
             rig.run(WARM_UP_TICKS as u64);
-            let (cpu, wall) = median_tick(&mut rig)?;
-            let sample = TickSample {
-                clients: rig.clients() as u64,
-                entities: rig.entities() as u64,
-                tick_ms: cpu.as_secs_f64() * 1e3,
-                wall_ms: wall.as_secs_f64() * 1e3,
-                mean_visible: rig.mean_visible(),
-                series: series.name.to_owned(),
-            };
-            println!(
-                "{:<16} {:>8} {:>8} {:>8.1} {:>10.3} {:>10.3} {:>14.2}",
-                sample.series,
-                sample.clients,
-                sample.entities,
-                sample.mean_visible,
-                sample.tick_ms,
-                sample.wall_ms,
-                sample.us_per_client_tick()
-            );
-            samples.push(sample);
+            configs.push(Config {
+                series: series.name,
+                rig,
+                cpu: Vec::new(),
+                wall: Vec::new(),
+                turn_medians: Vec::new(),
+            });
         }
     }
+    for round in 0..ROUNDS {
+        println!("round {}/{ROUNDS}", round + 1);
+        let mut order: Vec<usize> = (0..configs.len()).collect();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for i in order {
+            measure_turn(&mut configs[i])?;
+        }
+    }
+    println!(
+        "{:<16} {:>8} {:>8} {:>8} {:>10} {:>10} {:>16} {:>14}",
+        "series",
+        "clients",
+        "entities",
+        "visible",
+        "cpu (ms)",
+        "wall (ms)",
+        "turns (ms)",
+        "µs/client-tick"
+    );
+    let mut samples = Vec::new();
+    for mut c in configs {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let sample = TickSample {
+            clients: c.rig.clients() as u64,
+            entities: c.rig.entities() as u64,
+            mean_visible: c.rig.mean_visible(),
+            tick_ms: ms(percentile(&mut c.cpu, 50)),
+            wall_ms: ms(percentile(&mut c.wall, 50)),
+            round_low_ms: c.turn_medians.iter().min().copied().map_or(0.0, ms),
+            round_high_ms: c.turn_medians.iter().max().copied().map_or(0.0, ms),
+            series: c.series.to_owned(),
+        };
+        println!(
+            "{:<16} {:>8} {:>8} {:>8.1} {:>10.3} {:>10.3} {:>16} {:>14.2}",
+            sample.series,
+            sample.clients,
+            sample.entities,
+            sample.mean_visible,
+            sample.tick_ms,
+            sample.wall_ms,
+            format!("{:.3}–{:.3}", sample.round_low_ms, sample.round_high_ms),
+            sample.us_per_client_tick()
+        );
+        samples.push(sample);
+    }
     let machine = format!(
-        "{}; load average {} before, {} after; release build, one thread; tick_ms = median \
-         thread CPU time per tick, wall_ms = median wall-clock time",
+        "{}; load average {} before, {} after; release build, one thread; configurations \
+         measured in turns over {ROUNDS} rounds; tick_ms = median thread CPU time per tick, \
+         wall_ms = median wall-clock time",
         cpu_description(),
         load_before,
         load_average()
@@ -88,21 +138,26 @@ fn out_path() -> anyhow::Result<PathBuf> {
     }
 }
 
-/// Ticks `rig` until it has at least `MIN_TICKS` ticks and `MIN_TIME` (or `MAX_TICKS`);
-/// returns the median CPU time and the median wall-clock time of a tick.
-fn median_tick(rig: &mut ServerTick) -> anyhow::Result<(Duration, Duration)> {
+/// One turn of `c`: `REWARM_TICKS` unmeasured ticks, then at least `MIN_TURN_TICKS` ticks
+/// and `MIN_TURN_TIME` (or `MAX_TURN_TICKS`), whose CPU and wall-clock times it records.
+fn measure_turn(c: &mut Config) -> anyhow::Result<()> {
+    c.rig.run(REWARM_TICKS);
     let started = Instant::now();
-    let (mut cpu, mut wall) = (Vec::with_capacity(MAX_TICKS), Vec::with_capacity(MAX_TICKS));
-    while cpu.len() < MAX_TICKS && (cpu.len() < MIN_TICKS || started.elapsed() < MIN_TIME) {
+    let mut turn = Vec::with_capacity(MAX_TURN_TICKS);
+    while turn.len() < MAX_TURN_TICKS
+        && (turn.len() < MIN_TURN_TICKS || started.elapsed() < MIN_TURN_TIME)
+    {
         let clock = ThreadTime::try_now().context("reading the thread's CPU clock")?;
-        wall.push(rig.run(1));
-        cpu.push(
+        c.wall.push(c.rig.run(1));
+        turn.push(
             clock
                 .try_elapsed()
                 .context("reading the thread's CPU clock")?,
         );
     }
-    Ok((percentile(&mut cpu, 50), percentile(&mut wall, 50)))
+    c.cpu.extend_from_slice(&turn);
+    c.turn_medians.push(percentile(&mut turn, 50));
+    Ok(())
 }
 
 /// `N CPUs (model name)` from the standard library and `/proc/cpuinfo`.

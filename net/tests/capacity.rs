@@ -780,6 +780,47 @@ mod cluster_check {
         bots_cores: f64,
     }
 
+    /// The nodes' names, in the order of their base URLs.
+    const NODES: [&str; 2] = ["a", "b"];
+
+    /// One phase of the check, measured and recorded.
+    struct Recorded {
+        /// CPU used over the phase (cores): per node, and by the bots' process.
+        cpu: (Vec<f64>, f64),
+        /// Per-region load, as `plaza capacity --report` reads it.
+        load: Vec<NodeLoad>,
+        /// Where `load` was written (`load-{phase}.json`).
+        load_path: PathBuf,
+        /// Measured tick per node, with its regions.
+        per_node: BTreeMap<String, (f64, Vec<String>)>,
+    }
+
+    /// Samples both nodes for `s.measure` (raw samples to `samples-{phase}.jsonl`) and
+    /// records the phase: its per-region load to `load-{phase}.json`.
+    async fn record(
+        p: &Progress,
+        s: &Settings,
+        bases: &[&str],
+        admin: &str,
+        phase: &str,
+    ) -> Recorded {
+        let raw = s.out.join(format!("samples-{phase}.jsonl"));
+        let sampled = sample(p, bases, admin, s.measure, &raw).await;
+        let load = recorded(&sampled.samples, &NODES);
+        let load_path = s.out.join(format!("load-{phase}.json"));
+        std::fs::write(
+            &load_path,
+            serde_json::to_string_pretty(&load).expect("json"),
+        )
+        .expect("write load");
+        Recorded {
+            cpu: (sampled.node_cores, sampled.bots_cores),
+            per_node: per_node(&load),
+            load,
+            load_path,
+        }
+    }
+
     /// Samples every node's regions once a second for `length`, on a thread and runtime of
     /// its own (the bots keep the test's runtime busy); writes the samples (JSON lines) to
     /// `raw`.
@@ -1032,29 +1073,18 @@ mod cluster_check {
         tokio::time::sleep(s.warmup).await;
 
         let bases = [a.base.as_str(), b.base.as_str()];
-        let names = ["a", "b"];
+        let names = NODES;
         let load_before = loadavg();
         p.say(format!(
             "recording the unbalanced placement for {:?} (load {load_before})",
             s.measure
         ));
-        let before = sample(
-            &p,
-            &bases,
-            &admin,
-            s.measure,
-            &s.out.join("samples-before.jsonl"),
-        )
-        .await;
-        let cpu_before = (before.node_cores.clone(), before.bots_cores);
-        let before = recorded(&before.samples, &names);
-        let load_path = s.out.join("load-before.json");
-        std::fs::write(
-            &load_path,
-            serde_json::to_string_pretty(&before).expect("json"),
-        )
-        .expect("write load");
-        let measured_before = per_node(&before);
+        let Recorded {
+            cpu: cpu_before,
+            load: before,
+            load_path,
+            per_node: measured_before,
+        } = record(&p, &s, &bases, &admin, "before").await;
         let target = match s.target_ms {
             Some(t) => t,
             None => {
@@ -1125,22 +1155,12 @@ mod cluster_check {
             "measuring the recommended placement for {:?} (load {load_after_avg})",
             s.measure
         ));
-        let after = sample(
-            &p,
-            &bases,
-            &admin,
-            s.measure,
-            &s.out.join("samples-after.jsonl"),
-        )
-        .await;
-        let cpu_after = (after.node_cores.clone(), after.bots_cores);
-        let after = recorded(&after.samples, &names);
-        std::fs::write(
-            s.out.join("load-after.json"),
-            serde_json::to_string_pretty(&after).expect("json"),
-        )
-        .expect("write load");
-        let measured_after = per_node(&after);
+        let Recorded {
+            cpu: cpu_after,
+            load: after,
+            per_node: measured_after,
+            ..
+        } = record(&p, &s, &bases, &admin, "after").await;
 
         stop.store(true, Ordering::Relaxed);
         for t in tasks {

@@ -81,8 +81,8 @@ def samples_table(samples):
     for s in samples["samples"]:
         per_client = s["tick_ms"] * 1000 / max(s["clients"], 1)
         turns = (
-            f"{s['round_low_ms']:.3f}–{s['round_high_ms']:.3f} ms"
-            if s.get("round_high_ms")
+            f"{s['turn_low_ms']:.3f}–{s['turn_high_ms']:.3f} ms"
+            if s.get("turn_high_ms")
             else "n/a"
         )
         out.append(

@@ -226,12 +226,13 @@ pub struct TickSample {
     #[serde(default)]
     pub wall_ms: f64,
     /// The lowest median CPU time of one turn, in milliseconds (the configurations are
-    /// measured in turns: the spread between turns shows the machine's noise).
+    /// measured in turns: the spread between turns shows the machine's noise, and for the
+    /// largest configurations, with few ticks per turn, the ticks' own spread too).
     #[serde(default)]
-    pub round_low_ms: f64,
+    pub turn_low_ms: f64,
     /// The highest median CPU time of one turn, in milliseconds.
     #[serde(default)]
-    pub round_high_ms: f64,
+    pub turn_high_ms: f64,
     /// Which series the sample belongs to ([`Series::name`]).
     #[serde(default)]
     pub series: String,

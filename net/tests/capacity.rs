@@ -800,7 +800,7 @@ mod cluster_check {
     async fn record(
         p: &Progress,
         s: &Settings,
-        bases: &[&str],
+        bases: &[&str; NODES.len()],
         admin: &str,
         phase: &str,
     ) -> Recorded {
@@ -1073,7 +1073,6 @@ mod cluster_check {
         tokio::time::sleep(s.warmup).await;
 
         let bases = [a.base.as_str(), b.base.as_str()];
-        let names = NODES;
         let load_before = loadavg();
         p.say(format!(
             "recording the unbalanced placement for {:?} (load {load_before})",
@@ -1110,7 +1109,7 @@ mod cluster_check {
             .map(|n| {
                 let name = n["node"].as_str().expect("node").to_owned();
                 assert!(
-                    names.contains(&name.as_str()),
+                    NODES.contains(&name.as_str()),
                     "plan uses a new node {name}"
                 );
                 (name, n["predicted_tick_ms"].as_f64().expect("predicted"))
@@ -1198,7 +1197,7 @@ mod cluster_check {
         );
         let mut rows = Vec::new();
         let mut worst: f64 = 0.0;
-        for name in names {
+        for name in NODES {
             let predicted = planned.get(name).copied().unwrap_or(0.0);
             let (measured, ids) = measured_after.get(name).cloned().unwrap_or_default();
             let mut ids_sorted = ids.clone();

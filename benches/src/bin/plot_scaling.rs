@@ -90,13 +90,13 @@ fn per_client(
     // The spread of the turns' medians (samples measured in turns; older files have none).
     let spreads: Vec<(f64, f64, f64)> = samples
         .iter()
-        .filter(|s| s.round_high_ms > 0.0)
+        .filter(|s| s.turn_high_ms > 0.0)
         .map(|s| {
             let per_client = |ms: f64| ms * 1000.0 / s.clients.max(1) as f64;
             (
                 s.clients as f64,
-                per_client(s.round_low_ms),
-                per_client(s.round_high_ms),
+                per_client(s.turn_low_ms),
+                per_client(s.turn_high_ms),
             )
         })
         .collect();
@@ -132,7 +132,7 @@ fn per_client(
             .draw_series(spreads.iter().map(|&(x, low, high)| {
                 PathElement::new([(x, low), (x, high)], LINE.mix(0.5).stroke_width(2))
             }))?
-            .label("lowest to highest turn (machine noise)")
+            .label("lowest to highest turn median (noise)")
             .legend(|(x, y)| PathElement::new([(x + 10, y - 6), (x + 10, y + 6)], LINE.mix(0.5)));
     }
     draw_line(&mut chart, &points, "measured (median tick CPU ÷ clients)")?;

@@ -4,20 +4,24 @@
 //! Run with: `cargo run --release -p benches --bin tick_samples [-- --out FILE]`
 //!
 //! Every configuration is built and warmed up (`WARM_UP_TICKS`) first; then they are
-//! measured in turns, `ROUNDS` rounds (the order reversed every other round), each turn
-//! running `REWARM_TICKS` unmeasured ticks (the last configuration's ticks pushed this one's
-//! data out of the caches) and then at least `MIN_TURN_TICKS` ticks and `MIN_TURN_TIME` (at
-//! most `MAX_TURN_TICKS`). A shared virtual machine runs faster or slower by phases lasting
-//! seconds: measured one after the other, a configuration would get one phase and the next
-//! another, and their ratio would be the phases'. In turns, every configuration sees every
-//! phase. A sample's `tick_ms` is the median CPU time of its measured ticks (the thread's
-//! own CPU clock: on a machine shared with other work, wall-clock time also counts the time
-//! the thread waited for a core), `wall_ms` their median wall-clock time, and
-//! `round_low_ms` / `round_high_ms` the lowest and highest median CPU time of one turn. The
+//! measured in turns, `ROUNDS` rounds, each round starting one configuration further on (so
+//! that every configuration follows a different one each round and none runs twice in a
+//! row). A turn runs `REWARM_TICKS` unmeasured ticks (the last configuration's ticks pushed
+//! this one's data out of the caches), then a number of measured ticks fixed per
+//! configuration from its warm-up: about `TURN_TIME` worth, within `MIN_TURN_TICKS` ..=
+//! `MAX_TURN_TICKS`. (A turn that stopped after a time would get fewer ticks in a slow phase
+//! than in a fast one, weighting the medians towards fast phases.) A shared virtual machine
+//! runs faster or slower by phases lasting seconds: measured one after the other, a
+//! configuration would get one phase and the next another, and their ratio would be the
+//! phases'. In turns, every configuration sees every phase. A sample's `tick_ms` is the
+//! median CPU time of its measured ticks (the thread's own CPU clock: on a machine shared
+//! with other work, wall-clock time also counts the time the thread waited for a core),
+//! `wall_ms` their median wall-clock time, `turn_low_ms` / `turn_high_ms` the lowest and
+//! highest median CPU time of one turn, and `mean_visible` the mean over the turns. The
 //! `machine` field records the CPU and the load average before and after.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use benches::server_tick::{
@@ -30,16 +34,20 @@ const ROUNDS: usize = 24;
 const REWARM_TICKS: u64 = 2;
 const MIN_TURN_TICKS: usize = 3;
 const MAX_TURN_TICKS: usize = 60;
-const MIN_TURN_TIME: Duration = Duration::from_millis(150);
+const TURN_TIME: Duration = Duration::from_millis(150);
 const TICK_HZ: u32 = 20;
 
-/// One configuration being measured: its rig and every measured tick so far.
+/// One configuration being measured: its rig, its ticks per turn and every measured tick
+/// so far.
 struct Config {
     series: &'static str,
     rig: ServerTick,
+    turn_ticks: usize,
     cpu: Vec<Duration>,
     wall: Vec<Duration>,
     turn_medians: Vec<Duration>,
+    /// Mean visible per client at the end of each turn.
+    visible: Vec<f64>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -52,23 +60,25 @@ fn main() -> anyhow::Result<()> {
         for &avatars in series.avatars {
             println!("building {} with {avatars} avatars", series.name);
             let mut rig = ServerTick::new(&campus, avatars, series.client_every, density);
-            rig.run(WARM_UP_TICKS as u64);
+            let warm_up = rig.run(WARM_UP_TICKS as u64) / WARM_UP_TICKS as u32;
+            let turn_ticks = (TURN_TIME.as_secs_f64() / warm_up.as_secs_f64().max(1e-9))
+                .clamp(MIN_TURN_TICKS as f64, MAX_TURN_TICKS as f64)
+                as usize;
             configs.push(Config {
                 series: series.name,
                 rig,
+                turn_ticks,
                 cpu: Vec::new(),
                 wall: Vec::new(),
                 turn_medians: Vec::new(),
+                visible: Vec::new(),
             });
         }
     }
     for round in 0..ROUNDS {
         println!("round {}/{ROUNDS}", round + 1);
-        let mut order: Vec<usize> = (0..configs.len()).collect();
-        if round % 2 == 1 {
-            order.reverse();
-        }
-        for i in order {
+        let n = configs.len();
+        for i in (0..n).map(|k| (k + round) % n) {
             measure_turn(&mut configs[i])?;
         }
     }
@@ -89,11 +99,11 @@ fn main() -> anyhow::Result<()> {
         let sample = TickSample {
             clients: c.rig.clients() as u64,
             entities: c.rig.entities() as u64,
-            mean_visible: c.rig.mean_visible(),
+            mean_visible: c.visible.iter().sum::<f64>() / c.visible.len().max(1) as f64,
             tick_ms: ms(percentile(&mut c.cpu, 50)),
             wall_ms: ms(percentile(&mut c.wall, 50)),
-            round_low_ms: c.turn_medians.iter().min().copied().map_or(0.0, ms),
-            round_high_ms: c.turn_medians.iter().max().copied().map_or(0.0, ms),
+            turn_low_ms: c.turn_medians.iter().min().copied().map_or(0.0, ms),
+            turn_high_ms: c.turn_medians.iter().max().copied().map_or(0.0, ms),
             series: c.series.to_owned(),
         };
         println!(
@@ -104,7 +114,7 @@ fn main() -> anyhow::Result<()> {
             sample.mean_visible,
             sample.tick_ms,
             sample.wall_ms,
-            format!("{:.3}–{:.3}", sample.round_low_ms, sample.round_high_ms),
+            format!("{:.3}–{:.3}", sample.turn_low_ms, sample.turn_high_ms),
             sample.us_per_client_tick()
         );
         samples.push(sample);
@@ -138,15 +148,12 @@ fn out_path() -> anyhow::Result<PathBuf> {
     }
 }
 
-/// One turn of `c`: `REWARM_TICKS` unmeasured ticks, then at least `MIN_TURN_TICKS` ticks
-/// and `MIN_TURN_TIME` (or `MAX_TURN_TICKS`), whose CPU and wall-clock times it records.
+/// One turn of `c`: `REWARM_TICKS` unmeasured ticks, then its `turn_ticks` measured ticks,
+/// whose CPU and wall-clock times it records, and the mean visible count after them.
 fn measure_turn(c: &mut Config) -> anyhow::Result<()> {
     c.rig.run(REWARM_TICKS);
-    let started = Instant::now();
-    let mut turn = Vec::with_capacity(MAX_TURN_TICKS);
-    while turn.len() < MAX_TURN_TICKS
-        && (turn.len() < MIN_TURN_TICKS || started.elapsed() < MIN_TURN_TIME)
-    {
+    let mut turn = Vec::with_capacity(c.turn_ticks);
+    for _ in 0..c.turn_ticks {
         let clock = ThreadTime::try_now().context("reading the thread's CPU clock")?;
         c.wall.push(c.rig.run(1));
         turn.push(
@@ -157,6 +164,7 @@ fn measure_turn(c: &mut Config) -> anyhow::Result<()> {
     }
     c.cpu.extend_from_slice(&turn);
     c.turn_medians.push(percentile(&mut turn, 50));
+    c.visible.push(c.rig.mean_visible());
     Ok(())
 }
 

@@ -241,7 +241,13 @@ pub struct TickSample {
 impl TickSample {
     /// Server CPU per client per tick, in microseconds.
     pub fn us_per_client_tick(&self) -> f64 {
-        self.tick_ms * 1000.0 / self.clients.max(1) as f64
+        self.per_client_us(self.tick_ms)
+    }
+
+    /// A tick time of this sample's (`tick_ms`, `turn_low_ms`, …) per client, in
+    /// microseconds.
+    pub fn per_client_us(&self, tick_ms: f64) -> f64 {
+        tick_ms * 1000.0 / self.clients.max(1) as f64
     }
 }
 

@@ -92,11 +92,10 @@ fn per_client(
         .iter()
         .filter(|s| s.turn_high_ms > 0.0)
         .map(|s| {
-            let per_client = |ms: f64| ms * 1000.0 / s.clients.max(1) as f64;
             (
                 s.clients as f64,
-                per_client(s.turn_low_ms),
-                per_client(s.turn_high_ms),
+                s.per_client_us(s.turn_low_ms),
+                s.per_client_us(s.turn_high_ms),
             )
         })
         .collect();

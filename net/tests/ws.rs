@@ -12,11 +12,12 @@ mod ws_common;
 use std::time::Duration;
 
 use glam::IVec2;
+use net::ws::TOO_SLOW;
 use schema::{ChatScope, ErrorCode, SignalKind};
 use sim::{Direction, EntityId, Input};
 use ws_common::{
-    MirrorExt as _, Player, QUIET, SOON, WsServer, step, tile_facing, wait_closed, wait_for, walk,
-    walkable, walkable_run,
+    MirrorExt as _, Player, QUIET, RawWs, SOON, WsServer, step, tile_facing, wait_closed, wait_for,
+    walk, walkable, walkable_run,
 };
 
 const EAST: IVec2 = IVec2::new(1, 0);
@@ -519,5 +520,81 @@ async fn a_second_connection_replaces_the_first() {
     })
     .await;
     assert_eq!(o.client.copies_of(ida), 1, "no duplicate avatar");
+    server.stop().await;
+}
+
+/// Connected clients of `space`, from the server's `plaza_clients` gauge.
+fn connected_clients(server: &WsServer, space: &str) -> Option<i64> {
+    let key = format!("plaza_clients{{space=\"{space}\"}} ");
+    server
+        .app
+        .state
+        .metrics
+        .encode()
+        .lines()
+        .find_map(|l| l.strip_prefix(key.as_str())?.parse().ok())
+}
+
+/// A client that stops reading (so stops acknowledging) is closed as too slow within 5 s:
+/// what it was sent before, then `Error{11}`, then the close, and the server lets the
+/// connection go. The others play on meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_is_closed_within_five_seconds() {
+    let server = WsServer::start().await;
+    let space = server.space("office").await;
+    let map = server.map("office");
+    let mut walker = server.player(&space, "Walker", None).await;
+    let (token, _) = server.guest("Sleeper").await;
+    let mut sleeper = RawWs::open(&server.base, &space).await;
+    sleeper.hello_ok(&token).await;
+    let welcome = sleeper.welcome().await;
+    let started = std::time::Instant::now();
+    wait_for(&mut walker.client, "the walker sees the sleeper", |c| {
+        c.seen(welcome.entity).is_some()
+    })
+    .await;
+    // The walker paces next to the sleeper, whose view changes every few ticks: snapshots
+    // keep coming its way, and it reads none of them.
+    let from = walker.tile();
+    let (there, back) = [
+        (Direction::North, Direction::South),
+        (Direction::East, Direction::West),
+        (Direction::South, Direction::North),
+        (Direction::West, Direction::East),
+    ]
+    .into_iter()
+    .find(|(d, _)| {
+        walkable(&map, from + d.offset()) && walker.client.mirror_free(from + d.offset())
+    })
+    .expect("a free tile next to the walker");
+    let mut steps = 0;
+    while connected_clients(&server, &space) != Some(1) {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the sleeper is still connected after {:?} ({steps} steps walked next to it)",
+            started.elapsed()
+        );
+        step(
+            &mut walker.client,
+            if steps % 2 == 0 { there } else { back },
+        )
+        .await;
+        steps += 1;
+    }
+    assert!(
+        steps > 0,
+        "the sleeper was dropped before it was sent anything"
+    );
+    let errors = sleeper.closed().await;
+    assert!(
+        errors.iter().any(|(code, _)| *code == TOO_SLOW),
+        "closed with {errors:?}, not TOO_SLOW"
+    );
+    // The walker was served throughout and still is.
+    step(
+        &mut walker.client,
+        if steps % 2 == 0 { there } else { back },
+    )
+    .await;
     server.stop().await;
 }

@@ -9,6 +9,13 @@ use crate::generated::plaza as fb;
 /// The protocol version written into and required from every root table.
 pub const PROTOCOL_VERSION: u16 = 1;
 
+/// How often a client acknowledges, in ticks: it sends `Ack{tick}` of the newest snapshot
+/// it applied on its first snapshot and then whenever this many ticks passed since its last
+/// `Ack` (more often is allowed, never needed). Over WebSocket each snapshot is relative to
+/// the one sent before it, so acks serve flow control only: a server closes a client whose
+/// snapshots stay unacknowledged for too long (error 11, too slow; 2 s by default).
+pub const ACK_INTERVAL_TICKS: u64 = 10;
+
 /// Who receives a chat line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ChatScope {

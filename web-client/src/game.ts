@@ -8,7 +8,7 @@ import type { WorldMap } from './map';
 import { MirrorHistory } from './mirror';
 import { findPath, pathDirections } from './pathfind';
 import { Predictor } from './predict';
-import { snapshotToDelta, type ChatScopeName, type ServerMsg, type SnapshotMsg } from './protocol';
+import { ACK_INTERVAL_TICKS, snapshotToDelta, type ChatScopeName, type ServerMsg, type SnapshotMsg } from './protocol';
 import type { Renderer, Sprite } from './render';
 import type { Dir, Input, Vec, VisibleState } from './types';
 import { VideoChat } from './video';
@@ -95,6 +95,8 @@ export class Game {
   lastServerTick = 0;
   /** The input seq the server last reported applied. */
   private lastInputSeq = 0;
+  /** Tick of the last ack sent on this connection (-1: none yet). */
+  private lastAck = -1;
   spaceId = '';
   /** Names of entities we have seen, by id (for chat, video tiles and the people list). */
   names = new Map<bigint, string>();
@@ -399,6 +401,7 @@ export class Game {
     if (this.freshConnection) {
       // Ticks of the old connection (or node) mean nothing to the new one.
       this.freshConnection = false;
+      this.lastAck = -1;
       this.history.reset();
       this.clock = new ServerClock(this.tickMs, 1);
       this.tracks.clear();
@@ -417,7 +420,10 @@ export class Game {
     }
     this.history.forgetBefore(m.baseline);
     this.lastInputSeq = m.lastInputSeq;
-    this.conn.send({ type: 'ack', tick: m.tick });
+    if (this.lastAck < 0 || m.tick >= this.lastAck + ACK_INTERVAL_TICKS) {
+      this.lastAck = m.tick;
+      this.conn.send({ type: 'ack', tick: m.tick });
+    }
     const now = performance.now();
     this.clock.observe(m.tick, now);
     this.lastServerTick = m.tick;

@@ -9,8 +9,8 @@ use futures_util::{FutureExt as _, SinkExt, StreamExt};
 use glam::IVec2;
 use hdrhistogram::Histogram;
 use schema::{
-    ChatScope, ClientMessage, ClientMirror, ErrorCode, PROTOCOL_VERSION, ServerMessage, Welcome,
-    decode_server, encode_client,
+    ACK_INTERVAL_TICKS, ChatScope, ClientMessage, ClientMirror, ErrorCode, PROTOCOL_VERSION,
+    ServerMessage, Welcome, decode_server, encode_client,
 };
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
@@ -207,6 +207,7 @@ pub(crate) async fn run(index: usize, start_at: Instant, shared: Arc<Shared>) ->
         mover: Mover::new(shared.behaviour, seed),
         rng: Rng::new(seed ^ 0x5851_f42d_4c95_7f2d),
         seq: 0,
+        acked: None,
         pending: VecDeque::new(),
         counters: Counters::default(),
         baseline: None,
@@ -350,6 +351,8 @@ struct Session {
     mover: Mover,
     rng: Rng,
     seq: u32,
+    /// The tick of the last `Ack` sent.
+    acked: Option<u64>,
     /// Inputs sent and not yet echoed: (seq, sent at).
     pending: VecDeque<(u32, Instant)>,
     counters: Counters,
@@ -527,10 +530,17 @@ impl Session {
                 }
                 self.position = now_at.or(self.position);
                 self.echoed(snapshot.last_input_seq, received, shared, outcome);
-                self.feed(&ClientMessage::Ack {
-                    tick: snapshot.tick,
-                })
-                .await?;
+                // Acks are for flow control: one every ACK_INTERVAL_TICKS, as the protocol asks.
+                if self
+                    .acked
+                    .is_none_or(|a| snapshot.tick >= a + ACK_INTERVAL_TICKS)
+                {
+                    self.acked = Some(snapshot.tick);
+                    self.feed(&ClientMessage::Ack {
+                        tick: snapshot.tick,
+                    })
+                    .await?;
+                }
             }
             ServerMessage::Chat(_) => self.counters.chat_in += 1,
             ServerMessage::Error { code, .. } => {

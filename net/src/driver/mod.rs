@@ -13,12 +13,16 @@ mod ghosts;
 mod handoff;
 mod interest_pool;
 mod persist;
+mod queue;
 mod regions;
 mod registry;
 mod space;
+mod workers;
 
 pub use commands::{
     Command, ConnId, Inspection, JoinError, JoinRequest, Joined, Outbound, RegionCommand,
 };
 pub use persist::PersistOp;
+#[cfg(test)]
+pub(crate) use queue::CommandQueue;
 pub use registry::{DriverConfig, SpaceHandle, Spaces};

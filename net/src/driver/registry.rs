@@ -1,4 +1,6 @@
-//! [`Spaces`]: the running space threads, started on first join.
+//! [`Spaces`]: the running spaces, started on first join and hosted on the node's tick
+//! workers; a space nobody is in is unloaded after a while and started again on the next
+//! join.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +16,11 @@ use tokio::task::JoinHandle;
 
 use super::commands::{Command, Inspection, JoinError, JoinRequest, Joined};
 use super::persist::{PersistOp, spawn_writer};
+#[cfg(test)]
+use super::queue::CommandQueue;
+use super::queue::{QueueSender, command_queue};
 use super::space::{SpaceLoop, Wiring};
+use super::workers::{EndCell, Ended, Hosted, OnEnd, TickWorkers};
 use crate::cluster::NodeContext;
 use crate::load::LoadBoard;
 use crate::metrics::Metrics;
@@ -40,10 +46,17 @@ pub struct DriverConfig {
     pub save_every: Duration,
     /// Most ticks run back to back to catch up after a stall.
     pub max_catch_up: u32,
-    /// Changes a client may leave unacknowledged before it is dropped as too slow.
-    pub max_unacked_changes: usize,
+    /// How long a snapshot may stay unacknowledged before its client is closed as too
+    /// slow (`Error{11}`): a client that stops reading is let go within this plus one
+    /// acknowledgement interval ([`schema::ACK_INTERVAL_TICKS`]).
+    pub max_unacked: Duration,
     /// Side of a region in tiles.
     pub region_size: u32,
+    /// Threads that tick the node's spaces (0: one per core).
+    pub tick_workers: usize,
+    /// A space with nobody in it (not even a lingering avatar) for this long is saved and
+    /// unloaded; the next join loads it again. Single nodes only.
+    pub unload_after: Duration,
     /// The first entity id this node hands out (cluster nodes use disjoint ranges).
     pub first_entity_id: u64,
 }
@@ -60,9 +73,11 @@ impl Default for DriverConfig {
             command_capacity: 8192,
             save_every: Duration::from_secs(5),
             max_catch_up: 5,
-            max_unacked_changes: 20_000,
+            max_unacked: Duration::from_secs(2),
             region_size: 64,
             first_entity_id: 1,
+            tick_workers: 0,
+            unload_after: Duration::from_secs(60),
         }
     }
 }
@@ -77,7 +92,7 @@ impl DriverConfig {
 /// A running space: send it commands.
 #[derive(Clone, Debug)]
 pub struct SpaceHandle {
-    tx: std::sync::mpsc::SyncSender<Command>,
+    tx: QueueSender,
     tick: Arc<AtomicU64>,
 }
 
@@ -88,13 +103,16 @@ impl SpaceHandle {
         self.tx.try_send(command).is_ok()
     }
 
-    /// A handle on a bare command queue (no space thread), for tests of what sessions send.
+    /// A handle on a bare command queue of `capacity` (no space), for tests of what
+    /// sessions send.
     #[cfg(test)]
-    pub(crate) fn on_queue(tx: std::sync::mpsc::SyncSender<Command>) -> SpaceHandle {
-        SpaceHandle {
+    pub(crate) fn on_queue(capacity: usize) -> (SpaceHandle, CommandQueue) {
+        let (tx, rx) = command_queue(capacity);
+        let handle = SpaceHandle {
             tx,
             tick: Arc::default(),
-        }
+        };
+        (handle, rx)
     }
 
     /// Asks to join; resolves with the Welcome or the reason for refusal:
@@ -124,20 +142,12 @@ impl SpaceHandle {
     }
 }
 
-/// A started space thread and the handle its sessions send to.
+/// A started space and the handle its sessions send to.
 #[derive(Debug)]
 struct Running {
     handle: SpaceHandle,
-    thread: std::thread::JoinHandle<()>,
-}
-
-/// What a panic said, if it said it with a string.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(no message)")
+    /// Set when the space stops running.
+    ended: EndCell,
 }
 
 /// Every running space, by id, and the database writer they share.
@@ -147,14 +157,16 @@ pub struct Spaces {
     metrics: Arc<Metrics>,
     node: Arc<NodeContext>,
     load: Arc<LoadBoard>,
-    running: Mutex<HashMap<String, Running>>,
+    running: Arc<Mutex<HashMap<String, Running>>>,
+    workers: TickWorkers,
     persist: Mutex<Option<mpsc::UnboundedSender<PersistOp>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Spaces {
-    /// No spaces running yet; database writes go through `store`; the threads belong to
-    /// `node`'s cluster and publish their regions' load on `load`. Needs a Tokio runtime.
+    /// No spaces running yet; database writes go through `store`; the spaces belong to
+    /// `node`'s cluster and publish their regions' load on `load`. Starts the tick workers
+    /// (`tick_workers`, or one per core). Needs a Tokio runtime.
     pub fn new(
         config: DriverConfig,
         store: Store,
@@ -162,16 +174,27 @@ impl Spaces {
         node: Arc<NodeContext>,
         load: Arc<LoadBoard>,
     ) -> Spaces {
+        let workers = match config.tick_workers {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        };
+        let workers = TickWorkers::start(workers);
         let (persist, writer) = spawn_writer(store);
         Spaces {
             config,
             metrics,
             node,
             load,
-            running: Mutex::default(),
+            running: Arc::default(),
+            workers,
             persist: Mutex::new(Some(persist)),
             writer: Mutex::new(Some(writer)),
         }
+    }
+
+    /// Spaces loaded now (hosted on the tick workers).
+    pub fn loaded(&self) -> usize {
+        self.workers.hosted()
     }
 
     /// The configuration.
@@ -184,26 +207,25 @@ impl Spaces {
         &self.node
     }
 
-    /// The handle of a started thread, unless the thread ended (outside [`Spaces::shutdown`]:
-    /// a panic, a bug) and the space can be started again. On a single node it can; in a
-    /// cluster the coordinator holds the space's leases and granted them to the old thread
-    /// only, so a new thread would own none of its regions: there the ended thread's handle
-    /// stays (joins get `Closed`) until the node restarts.
+    /// The handle of a started space, unless it ended (outside [`Spaces::shutdown`]: a
+    /// panic, a bug, or unloaded when empty) and can be started again. On a single node it
+    /// can; in a cluster the coordinator holds the space's leases and granted them to the
+    /// old space only, so a new one would own none of its regions: there the ended space's
+    /// handle stays (joins get `Closed`) until the node restarts.
     fn current(&self, r: &Running) -> Option<SpaceHandle> {
-        (!r.thread.is_finished() || self.node.is_clustered()).then(|| r.handle.clone())
+        (r.ended.get().is_none() || self.node.is_clustered()).then(|| r.handle.clone())
     }
 
-    /// The running thread of a space, if it runs.
+    /// The handle of a space, if it runs.
     pub fn running(&self, space: &str) -> Option<SpaceHandle> {
         let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         running.get(space).and_then(|r| self.current(r))
     }
 
-    /// The running thread of `space`, started (on `map`) if needed. On a single node, a
-    /// thread that ended without being stopped (a panic: a bug) is replaced by a new one,
+    /// The running `space`, started (on `map`) if needed. On a single node, a space that
+    /// ended without being stopped (unloaded, or a panic: a bug) is replaced by a new one,
     /// so the space takes joins again from the next connection on (players come back at
-    /// their saved tiles) instead of refusing every join until the node restarts.
-    /// `None` after shutdown.
+    /// their saved tiles). `None` after shutdown.
     pub fn handle(&self, space: &Space, map: Arc<TileMap>) -> Option<SpaceHandle> {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(h) = running.get(&space.id).and_then(|r| self.current(r)) {
@@ -211,19 +233,19 @@ impl Spaces {
         }
         // Not started, or ended and to be started again.
         if let Some(ended) = running.remove(&space.id) {
-            // Finished: the join returns at once.
-            let why = match ended.thread.join() {
-                Ok(()) => "it returned".to_owned(),
-                Err(payload) => format!("it panicked: {}", panic_message(payload.as_ref())),
-            };
-            tracing::error!(space = %space.id, why, "space thread ended unexpectedly; starting it again");
+            match ended.ended.get() {
+                Some(Ended::Unloaded) | None => {}
+                Some(why) => {
+                    tracing::error!(space = %space.id, ?why, "space ended unexpectedly; starting it again");
+                }
+            }
         }
         let persist = self
             .persist
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()?;
-        let (tx, rx) = std::sync::mpsc::sync_channel(self.config.command_capacity);
+        let (tx, rx) = command_queue(self.config.command_capacity);
         let tick = Arc::new(AtomicU64::new(0));
         let sim_config = SimConfig {
             tick_rate_hz: self.config.tick_hz,
@@ -247,24 +269,24 @@ impl Spaces {
             },
         )
         .ok()?;
-        let name = format!("space-{}", space.id);
-        let thread = match std::thread::Builder::new()
-            .name(name)
-            .spawn(move || space_loop.run(rx))
-        {
-            Ok(thread) => thread,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot start a space thread");
-                return None;
-            }
+        let ended = EndCell::default();
+        let hosted = Hosted {
+            space: space_loop,
+            rx,
+            ended: ended.clone(),
+            on_end: forget_when_unloaded(&self.running, &space.id, &ended),
         };
+        if !self.workers.host(hosted) {
+            tracing::error!(space = %space.id, "no tick worker runs; cannot start the space");
+            return None;
+        }
         tracing::info!(space = %space.id, map = %space.map, "space started");
         let handle = SpaceHandle { tx, tick };
         running.insert(
             space.id.clone(),
             Running {
                 handle: handle.clone(),
-                thread,
+                ended,
             },
         );
         Some(handle)
@@ -312,6 +334,32 @@ impl Spaces {
     }
 }
 
+/// What a space's worker does when it ends: an unloaded space leaves the registry (its
+/// handle and queue are freed, not kept until its id is looked up again). Only the entry of
+/// this very space (`ended`) is removed: a newer one started under the same id stays.
+fn forget_when_unloaded(
+    running: &Arc<Mutex<HashMap<String, Running>>>,
+    id: &str,
+    ended: &EndCell,
+) -> OnEnd {
+    let (running, id, ended) = (Arc::downgrade(running), id.to_owned(), ended.clone());
+    Box::new(move |why| {
+        if *why != Ended::Unloaded {
+            return;
+        }
+        let Some(running) = running.upgrade() else {
+            return;
+        };
+        let mut running = running.lock().unwrap_or_else(|e| e.into_inner());
+        if running
+            .get(&id)
+            .is_some_and(|r| Arc::ptr_eq(&r.ended, &ended))
+        {
+            running.remove(&id);
+        }
+    })
+}
+
 /// A stable seed from a space id (FNV-1a), so a space's spawn choices are reproducible.
 fn seed_of(id: &str) -> u64 {
     id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -321,8 +369,6 @@ fn seed_of(id: &str) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::mpsc::sync_channel;
-
     use super::*;
     use crate::driver::ConnId;
 
@@ -339,34 +385,35 @@ mod tests {
 
     #[tokio::test]
     async fn a_join_into_a_full_queue_is_busy_and_leaves_the_queue_as_it_was() {
-        let (tx, rx) = sync_channel(1);
-        let handle = SpaceHandle::on_queue(tx);
+        let (handle, rx) = SpaceHandle::on_queue(1);
         assert!(handle.send(Command::Leave {
             conn: ConnId::next(),
             account: 1
         }));
         assert_eq!(handle.join(request()).await.unwrap_err(), JoinError::Busy);
         // Only the command queued before is there.
-        let queued: Vec<Command> = rx.try_iter().collect();
+        let queued: Vec<Command> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
         assert!(matches!(queued[..], [Command::Leave { account: 1, .. }]));
     }
 
     #[tokio::test]
     async fn a_join_into_a_stopped_space_is_closed() {
-        let (tx, rx) = sync_channel(4);
-        let handle = SpaceHandle::on_queue(tx);
+        let (handle, rx) = SpaceHandle::on_queue(4);
         drop(rx);
         assert_eq!(handle.join(request()).await.unwrap_err(), JoinError::Closed);
-        // A space thread that takes the join and stops without answering: closed too.
-        let (tx, rx) = sync_channel(4);
-        let handle = SpaceHandle::on_queue(tx);
-        let space = std::thread::spawn(move || drop(rx.recv()));
+        // A space that takes the join and stops without answering: closed too.
+        let (handle, rx) = SpaceHandle::on_queue(4);
+        let space = std::thread::spawn(move || {
+            while rx.try_recv().is_err() {
+                std::thread::yield_now();
+            }
+        });
         assert_eq!(handle.join(request()).await.unwrap_err(), JoinError::Closed);
         space.join().unwrap();
     }
 
-    #[tokio::test]
-    async fn a_space_whose_thread_ended_is_started_again_on_the_next_join() {
+    /// A single node's registry with `config`, on an in-memory database.
+    async fn registry(config: DriverConfig) -> Spaces {
         let store = Store::connect(&persistence::StoreConfig::new("sqlite::memory:"))
             .await
             .unwrap();
@@ -377,16 +424,79 @@ mod tests {
             b"secret",
         ));
         let load = Arc::new(LoadBoard::new(metrics.clone()));
-        let spaces = Spaces::new(DriverConfig::default(), store, metrics, node, load);
-        let space = Space {
-            id: "heal".into(),
-            name: "Heal".into(),
+        Spaces::new(config, store, metrics, node, load)
+    }
+
+    fn space(id: &str) -> Space {
+        Space {
+            id: id.into(),
+            name: id.into(),
             map: "floor".into(),
             owner: 1,
             created_at: 0,
             max_players: 10,
             public: false,
+        }
+    }
+
+    /// Waits (at most 10 s) until `done` holds.
+    async fn eventually(what: &str, done: impl Fn() -> bool) {
+        let wait = async {
+            while !done() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
         };
+        tokio::time::timeout(Duration::from_secs(10), wait)
+            .await
+            .unwrap_or_else(|_| panic!("{what} within 10 s"));
+    }
+
+    #[tokio::test]
+    async fn many_spaces_share_the_tick_workers_and_empty_ones_are_unloaded() {
+        let config = DriverConfig {
+            tick_workers: 2,
+            linger: Duration::from_millis(50),
+            unload_after: Duration::from_millis(300),
+            ..DriverConfig::default()
+        };
+        let spaces = registry(config).await;
+        let map = Arc::new(TileMap::open_floor(16, 16));
+        let ids: Vec<String> = (0..40).map(|i| format!("s{i}")).collect();
+        let mut handles = Vec::new();
+        for id in &ids {
+            let handle = spaces.handle(&space(id), map.clone()).unwrap();
+            let join = request();
+            let conn = join.conn;
+            assert!(handle.join(join).await.is_ok(), "{id} takes a join");
+            handles.push((handle, conn));
+        }
+        assert_eq!(spaces.loaded(), 40, "40 spaces on 2 workers");
+        // Every one of them ticks.
+        eventually("every space ticks", || {
+            handles.iter().all(|(h, _)| h.tick() > 3)
+        })
+        .await;
+        // Their players leave; the lingering avatars expire, then the empty spaces unload.
+        for (handle, conn) in &handles {
+            assert!(handle.send(Command::Leave {
+                conn: *conn,
+                account: 7
+            }));
+        }
+        eventually("every empty space is unloaded", || spaces.loaded() == 0).await;
+        assert!(ids.iter().all(|id| spaces.running(id).is_none()));
+        assert!(spaces.running.lock().unwrap().is_empty(), "entries freed");
+        // A join loads a space again.
+        let again = spaces.handle(&space("s0"), map).unwrap();
+        assert!(again.join(request()).await.is_ok());
+        assert_eq!(spaces.loaded(), 1);
+        spaces.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_space_whose_thread_ended_is_started_again_on_the_next_join() {
+        let spaces = registry(DriverConfig::default()).await;
+        let space = space("heal");
         let map = Arc::new(TileMap::open_floor(16, 16));
         let first = spaces.handle(&space, map.clone()).unwrap();
         assert!(first.join(request()).await.is_ok());

@@ -1,9 +1,9 @@
 //! [`SpaceLoop`]: the fixed-step thread of one space.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::TryRecvError;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cpu_time::ThreadTime;
@@ -17,15 +17,16 @@ use schema::{
 use sim::interest::{Interest, ObserverId, ProximityKind, Slot};
 use sim::{EntityId, PlayerInfo, RegionId, SimConfig, SimError, Simulation, Tick, TileMap};
 use tokio::sync::mpsc::{self, error::TrySendError};
-use tokio::sync::oneshot;
 
 use super::commands::{Command, ConnId, Inspection, JoinError, JoinRequest, Joined, Outbound};
 use super::ghosts::GhostBook;
 use super::handoff::{Handoffs, foreign_moves};
 use super::interest_pool::InterestPool;
 use super::persist::{PersistOp, stored_scope};
+use super::queue::{CommandQueue, QueueSender};
 use super::regions::TickCost;
 use super::registry::DriverConfig;
+use super::workers::Ended;
 use crate::cluster::{AvatarRecord, NodeContext, NodeOp, RegionKey};
 use crate::load::{LoadBoard, RegionMeter};
 use crate::metrics::{Metrics, RegionLabels, SpaceLabels};
@@ -53,6 +54,30 @@ pub(super) struct Link {
     pub(super) observer: ObserverId,
     pub(super) encoder: SnapshotEncoder,
     pub(super) out: mpsc::Sender<Outbound>,
+    /// Ticks of the snapshots sent and not acknowledged by the client yet, oldest first.
+    pub(super) unconfirmed: VecDeque<Tick>,
+}
+
+impl Link {
+    /// Takes the client's `Ack{tick}`: the snapshots up to `tick` reached it. An ack of a
+    /// tick never sent changes nothing (`false`).
+    fn confirm(&mut self, tick: Tick) -> bool {
+        if self.unconfirmed.back().is_some_and(|&last| tick > last) {
+            return false;
+        }
+        while self.unconfirmed.front().is_some_and(|&t| t <= tick) {
+            self.unconfirmed.pop_front();
+        }
+        true
+    }
+
+    /// Whether the oldest unacknowledged snapshot was sent more than `budget` ticks before
+    /// `tick`: the client does not read (or cannot keep up).
+    fn lagging(&self, tick: Tick, budget: u64) -> bool {
+        self.unconfirmed
+            .front()
+            .is_some_and(|&sent| tick.saturating_sub(sent) > budget)
+    }
 }
 
 /// The pool a space's interest pass runs on with `threads` > 1; without one (1, or when
@@ -74,6 +99,14 @@ fn deliver(out: &mpsc::Sender<Outbound>, message: Outbound) -> bool {
     !matches!(out.try_send(message), Err(TrySendError::Full(_)))
 }
 
+/// What a space's next turn on its worker is.
+pub(crate) enum Turn {
+    /// Due again at this instant.
+    Next(Instant),
+    /// The space ended: drop it.
+    Ended(Ended),
+}
+
 /// What a space thread is connected to.
 pub(crate) struct Wiring {
     /// Metric handles.
@@ -86,8 +119,8 @@ pub(crate) struct Wiring {
     pub(crate) node: Arc<NodeContext>,
     /// Where region loads are published.
     pub(crate) load: Arc<LoadBoard>,
-    /// The thread's own command queue.
-    pub(crate) self_tx: SyncSender<Command>,
+    /// The space's own command queue.
+    pub(crate) self_tx: QueueSender,
 }
 
 /// The state of one running space. Owned by its thread.
@@ -108,9 +141,10 @@ pub(crate) struct SpaceLoop {
     pub(super) by_entity: BTreeMap<EntityId, i64>,
     labels: RegionLabels,
     space_labels: SpaceLabels,
-    /// `config.save_every` and `config.linger` in ticks.
+    /// `config.save_every`, `config.linger` and `config.max_unacked` in ticks.
     save_every_ticks: u64,
     pub(super) linger_ticks: u64,
+    max_unacked_ticks: u64,
     /// The cluster this node belongs to.
     pub(super) node: Arc<NodeContext>,
     /// Regions simulated here → lease epoch (0 on a single node).
@@ -120,13 +154,18 @@ pub(crate) struct SpaceLoop {
     /// Ghosts received from neighbours and published to them.
     pub(super) ghosts: GhostBook,
     /// This thread's own command queue (region channels deliver into it).
-    pub(super) self_tx: Option<SyncSender<Command>>,
+    pub(super) self_tx: Option<QueueSender>,
     /// Load of each owned region.
     pub(super) meters: BTreeMap<RegionId, RegionMeter>,
     /// Per region at the last census: (local entities, connected clients, visible total).
     pub(super) population: BTreeMap<RegionId, (u64, u64, u64)>,
     /// Where region loads are published.
     pub(super) load: Arc<LoadBoard>,
+    /// One tick's duration, and when the next tick is due.
+    period: Duration,
+    next: Instant,
+    /// Since when nobody (not even a lingering avatar) is in the space.
+    empty_since: Option<Instant>,
 }
 
 impl SpaceLoop {
@@ -156,6 +195,7 @@ impl SpaceLoop {
         let labels = RegionLabels::new(&space.id, "all");
         let space_labels = SpaceLabels::new(&space.id);
         let single = !node.is_clustered();
+        let period = Duration::from_secs_f64(1.0 / f64::from(config.tick_hz.max(1)));
         let mut space_loop = SpaceLoop {
             interest: Interest::new(config.proximity),
             interest_pool: interest_pool(&space.id, config.interest_threads),
@@ -171,6 +211,7 @@ impl SpaceLoop {
             space_labels,
             save_every_ticks: config.ticks(config.save_every),
             linger_ticks: config.ticks(config.linger),
+            max_unacked_ticks: config.ticks(config.max_unacked),
             config,
             node,
             owned: BTreeMap::new(),
@@ -180,6 +221,9 @@ impl SpaceLoop {
             meters: BTreeMap::new(),
             population: BTreeMap::new(),
             load,
+            period,
+            next: Instant::now() + period,
+            empty_since: None,
         };
         if single {
             for r in regions {
@@ -189,45 +233,59 @@ impl SpaceLoop {
         Ok(space_loop)
     }
 
-    /// Runs until stopped or every handle is dropped: commands as they come, ticks on the
-    /// fixed step (at most `max_catch_up` back to back after a stall, then the schedule
-    /// skips ahead rather than spiral).
-    pub(crate) fn run(mut self, rx: Receiver<Command>) {
-        let period = Duration::from_secs_f64(1.0 / f64::from(self.config.tick_hz.max(1)));
-        let mut next = Instant::now() + period;
-        loop {
-            let wait = next.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(wait) {
-                Ok(Command::Stop(done)) => {
-                    self.stop(done);
-                    return;
-                }
-                Ok(command) => {
-                    self.handle(command);
-                    if Instant::now() < next {
-                        continue;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {
-                    self.save_positions(true);
-                    return;
-                }
-            }
-            let mut steps = 0;
-            while Instant::now() >= next && steps < self.config.max_catch_up {
-                self.tick();
-                next += period;
-                steps += 1;
-            }
-            if Instant::now() >= next {
-                tracing::warn!(space = %self.space.id, "tick loop behind schedule; skipping ahead");
-                next = Instant::now() + period;
-            }
-        }
+    /// The space's id.
+    pub(crate) fn id(&self) -> &str {
+        &self.space.id
     }
 
-    fn stop(&mut self, done: oneshot::Sender<()>) {
+    /// One turn on its tick worker: every command queued since the last turn, taken as one
+    /// batch (so a session's message never wakes a thread), then the ticks that are due on
+    /// the fixed step (at most `max_catch_up` back to back after a stall, then the schedule
+    /// skips ahead rather than spiral). Returns when the next turn is due, or why the space
+    /// ended: stopped, abandoned (every handle dropped), or unloaded after nobody was in it
+    /// for `unload_after` (on a single node; in a cluster the coordinator owns the
+    /// space's regions).
+    pub(crate) fn turn(&mut self, rx: &CommandQueue) -> Turn {
+        loop {
+            match rx.try_recv() {
+                Ok(Command::Stop(done)) => {
+                    self.stop();
+                    let _ = done.send(());
+                    return Turn::Ended(Ended::Stopped);
+                }
+                Ok(command) => self.handle(command),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    self.save_positions(true);
+                    return Turn::Ended(Ended::Abandoned);
+                }
+            }
+        }
+        let mut steps = 0;
+        while Instant::now() >= self.next && steps < self.config.max_catch_up {
+            self.tick();
+            self.next += self.period;
+            steps += 1;
+        }
+        let now = Instant::now();
+        if now >= self.next {
+            tracing::warn!(space = %self.space.id, "tick loop behind schedule; skipping ahead");
+            self.next = now + self.period;
+        }
+        if self.clients.is_empty() && !self.node.is_clustered() {
+            let since = *self.empty_since.get_or_insert(now);
+            if now.saturating_duration_since(since) >= self.config.unload_after {
+                self.stop();
+                return Turn::Ended(Ended::Unloaded);
+            }
+        } else {
+            self.empty_since = None;
+        }
+        Turn::Next(self.next)
+    }
+
+    /// Saves what must outlive the space and closes every connection.
+    fn stop(&mut self) {
         self.save_positions(true);
         self.snapshot_regions(None);
         self.unsubscribe_all();
@@ -240,7 +298,6 @@ impl SpaceLoop {
                 });
             }
         }
-        let _ = done.send(());
     }
 
     // ----- commands -----
@@ -270,10 +327,12 @@ impl SpaceLoop {
                 account,
                 tick,
             } => {
-                if let Some(observer) = self
-                    .connected(conn, account)
-                    .and_then(|c| c.link.as_ref().map(|l| l.observer))
-                    && self.interest.ack(observer, tick).is_err()
+                if let Some(link) = self
+                    .clients
+                    .get_mut(&account)
+                    .filter(|c| c.conn == conn)
+                    .and_then(|c| c.link.as_mut())
+                    && !link.confirm(tick)
                 {
                     tracing::debug!(account, tick, "ack of a tick not sent yet");
                 }
@@ -403,6 +462,7 @@ impl SpaceLoop {
             observer,
             encoder: SnapshotEncoder::new(),
             out,
+            unconfirmed: VecDeque::new(),
         });
         let position = self.sim.position(entity).unwrap_or_default();
         Ok(Joined {
@@ -546,13 +606,9 @@ impl SpaceLoop {
                 continue;
             };
             let client_started = Instant::now();
-            // A client that stops acknowledging makes its pending changes grow without
-            // bound; past the limit it is dropped like any client that cannot keep up.
-            if self
-                .interest
-                .unacked_changes(link.observer)
-                .is_ok_and(|n| n > self.config.max_unacked_changes)
-            {
+            // A client that stops acknowledging does not read (or cannot keep up): it is
+            // dropped before its queue and socket buffers fill.
+            if link.lagging(tick, self.max_unacked_ticks) {
                 slow.push(*account);
                 continue;
             }
@@ -571,7 +627,12 @@ impl SpaceLoop {
                 .encode_if_changed(&mut self.writer, delta, last_seq)
             {
                 sent = bytes.len() as u64;
-                if !deliver(&link.out, Outbound::Frame(bytes.to_vec())) {
+                if deliver(&link.out, Outbound::Frame(bytes.to_vec())) {
+                    // The transport is ordered and reliable: what was sent is the baseline
+                    // of the next snapshot, so each change is sent once.
+                    let _ = self.interest.ack(link.observer, tick);
+                    link.unconfirmed.push_back(tick);
+                } else {
                     slow.push(*account);
                 }
             }

@@ -26,6 +26,10 @@ pub const MAX_FRAME_BYTES: usize = 16 * 1024;
 /// How long a closing session waits for the client's Close reply.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
+/// Longest a write to the client may take: a client whose socket takes no bytes for this
+/// long (it does not read) is closed as too slow, and the socket released.
+const WRITE_STALL: Duration = Duration::from_secs(2);
+
 /// Limits of one session.
 #[derive(Clone, Debug)]
 pub struct SessionLimits {
@@ -139,6 +143,8 @@ pub(super) async fn run(mut socket: WebSocket, state: AppState, space: String) {
 /// How long a join waits for room in a busy space's command queue before it is refused
 /// as unavailable (retry later).
 const JOIN_QUEUE_WAIT: Duration = Duration::from_secs(10);
+/// Joins tried again when the space ended under them (it was unloaded as they came).
+const MAX_RELOADS: u32 = 2;
 /// Pause between two tries to queue a command in a full space queue.
 const QUEUE_RETRY: Duration = Duration::from_millis(20);
 
@@ -256,6 +262,7 @@ async fn accept(
     // A space whose command queue is full (a join burst, or a space that is behind) refuses
     // the join at once: wait for room rather than fail a join the space could queue.
     let deadline = tokio::time::Instant::now() + JOIN_QUEUE_WAIT;
+    let mut reloads = 0;
     let (handle, joined, out_rx) = loop {
         let handle = state
             .spaces
@@ -280,6 +287,9 @@ async fn accept(
             Err(JoinError::Busy | JoinError::Closed) if state.shutdown.is_triggered() => {
                 return Err(Refusal::new(SHUTTING_DOWN, "server shutting down"));
             }
+            // The space was unloaded (empty) between the lookup and the join: the next
+            // lookup loads it again.
+            Err(JoinError::Closed) if reloads < MAX_RELOADS => reloads += 1,
             Err(JoinError::Busy) => {
                 return Err(Refusal::new(
                     UNAVAILABLE,
@@ -466,10 +476,11 @@ async fn serve(
                 idle.as_mut().reset(deadline);
             }
             out = out_rx.recv() => match out {
-                Some(first) => match write_queued(socket, &counters, first, &mut out_rx).await {
-                    Ok(None) => {}
-                    Ok(Some(refusal)) => return Some(refusal),
-                    Err(_) => return None,
+                Some(first) => match tokio::time::timeout(WRITE_STALL, write_queued(socket, &counters, first, &mut out_rx)).await {
+                    Ok(Ok(None)) => {}
+                    Ok(Ok(Some(refusal))) => return Some(refusal),
+                    Ok(Err(_)) => return None,
+                    Err(_) => return Some(Refusal::new(TOO_SLOW, "dropped: the connection takes no more bytes")),
                 },
                 None => return Some(Refusal::new(TOO_SLOW, "dropped: the connection could not keep up")),
             },
@@ -767,8 +778,16 @@ fn error_frame(code: ErrorCode, message: &str) -> Vec<u8> {
 }
 
 async fn close_with(socket: &mut WebSocket, refusal: Refusal) {
-    let _ = socket.send(Message::Binary(refusal.frame().into())).await;
-    let _ = socket.send(Message::Close(None)).await;
+    // A client that does not read must not hold the session (and its socket) open: each
+    // write is bounded, and one that stalls gives up on the closing handshake.
+    let sent = tokio::time::timeout(WRITE_STALL, async {
+        socket.feed(Message::Binary(refusal.frame().into())).await?;
+        socket.send(Message::Close(None)).await
+    })
+    .await;
+    if !matches!(sent, Ok(Ok(()))) {
+        return;
+    }
     // Finish the closing handshake: read (and drop) what the client still sends until its
     // Close. Dropping a socket with unread bytes makes the kernel reset the connection, and
     // the reset can discard the Error frame before the client reads it. A migrating player
@@ -776,6 +795,9 @@ async fn close_with(socket: &mut WebSocket, refusal: Refusal) {
     // lives.
     let grace = if refusal.migrate.is_some() {
         TICKET_TTL
+    } else if refusal.code == TOO_SLOW {
+        // It does not read: its Close is not coming.
+        CLOSE_GRACE / 4
     } else {
         CLOSE_GRACE
     };
@@ -814,18 +836,17 @@ fn avatar_index(avatar: &str) -> u16 {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::mpsc::{Receiver, sync_channel};
-
     use super::*;
+    use crate::driver::CommandQueue;
 
     /// A player whose space queue holds `capacity` commands, and the queue's far end.
-    fn player(capacity: usize) -> (Player, Receiver<Command>) {
-        let (tx, rx) = sync_channel(capacity);
+    fn player(capacity: usize) -> (Player, CommandQueue) {
+        let (handle, rx) = SpaceHandle::on_queue(capacity);
         let player = Player {
             conn: ConnId::next(),
             account: 7,
             space: "s".into(),
-            handle: SpaceHandle::on_queue(tx),
+            handle,
         };
         (player, rx)
     }
@@ -838,8 +859,8 @@ mod tests {
     }
 
     /// What reached the space, in order: input seqs, and acks as `1000 + tick`.
-    fn drain(rx: &Receiver<Command>) -> Vec<u64> {
-        rx.try_iter()
+    fn drain(rx: &CommandQueue) -> Vec<u64> {
+        std::iter::from_fn(|| rx.try_recv().ok())
             .map(|c| match c {
                 Command::Input {
                     seq, account: 7, ..

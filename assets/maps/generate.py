@@ -7,6 +7,7 @@ Writes:
   assets/tiles/plaza-tiles.png   a 8x2 tileset of 32x32 px tiles
   assets/maps/office.json        a 40x30 office (Tiled JSON, CSV-style data arrays)
   assets/maps/campus.json        a 512x512 campus (Tiled JSON, base64 + zlib layers)
+  assets/maps/arena.json         a 100x100 open square (a dense crowd for load runs)
 """
 import base64, json, os, random, struct, zlib
 
@@ -195,11 +196,26 @@ def campus(img_w, img_h):
     return tiled_map(w, h, layers, img_w, img_h, len(spawns) + 1)
 
 
+def arena(img_w, img_h):
+    """An open 100x100 square inside a wall, spawn points every third tile: a crowd in which
+    everyone sees dozens of others (the load workload of `plaza bots --map arena`)."""
+    w = h = 100
+    ground = [T["grass"]] * (w * h)
+    objects = [0] * (w * h)
+    for i in range(w):
+        objects[i] = objects[(h - 1) * w + i] = T["wall"]
+        objects[i * w] = objects[i * w + w - 1] = T["wall"]
+    spawns = [(x, y) for y in range(2, h - 1, 3) for x in range(2, w - 1, 3)]
+    layers = [layer(1, "ground", w, h, ground, True), layer(2, "objects", w, h, objects, True),
+              spawn_layer(3, spawns)]
+    return tiled_map(w, h, layers, img_w, img_h, len(spawns) + 1)
+
+
 def main():
     img_w, img_h, data = tileset_png()
     with open(os.path.join(HERE, "..", "tiles", "plaza-tiles.png"), "wb") as f:
         f.write(data)
-    for name, build in (("office", office), ("campus", campus)):
+    for name, build in (("office", office), ("campus", campus), ("arena", arena)):
         with open(os.path.join(HERE, name + ".json"), "w") as f:
             json.dump(build(img_w, img_h), f, separators=(",", ":"))
             f.write("\n")

@@ -13,6 +13,8 @@
 //! chat_history = 200
 //! tick_hz = 20
 //! interest_threads = 1
+//! tick_workers = 0                              # 0: one per core
+//! unacked_limit_ms = 2000
 //! auth_rate_per_minute = 30
 //! auth_burst = 10
 //! max_body_bytes = 65536
@@ -92,6 +94,13 @@ pub struct ServeArgs {
     /// [default: 1].
     #[arg(long, env = "PLAZA_INTEREST_THREADS", value_name = "N")]
     pub interest_threads: Option<usize>,
+    /// Threads that tick all of the node's spaces (0: one per core) [default: 0].
+    #[arg(long, env = "PLAZA_TICK_WORKERS", value_name = "N")]
+    pub tick_workers: Option<usize>,
+    /// A client whose snapshots stay unacknowledged this long (it does not read) is closed
+    /// as too slow, error 11 [default: 2000].
+    #[arg(long, env = "PLAZA_UNACKED_LIMIT_MS", value_name = "MS")]
+    pub unacked_limit_ms: Option<u64>,
     /// Sustained auth requests per minute per client IP [default: 30].
     #[arg(long, env = "PLAZA_AUTH_RATE_PER_MINUTE", value_name = "N")]
     pub auth_rate_per_minute: Option<u32>,
@@ -248,6 +257,10 @@ pub struct FileConfig {
     pub tick_hz: Option<u32>,
     /// See [`ServeArgs::interest_threads`].
     pub interest_threads: Option<usize>,
+    /// See [`ServeArgs::tick_workers`].
+    pub tick_workers: Option<usize>,
+    /// See [`ServeArgs::unacked_limit_ms`].
+    pub unacked_limit_ms: Option<u64>,
     /// See [`ServeArgs::auth_rate_per_minute`].
     pub auth_rate_per_minute: Option<u32>,
     /// See [`ServeArgs::auth_burst`].
@@ -347,6 +360,10 @@ pub struct ServeConfig {
     pub tick_hz: u32,
     /// Threads of each space's interest pass.
     pub interest_threads: usize,
+    /// Threads that tick the node's spaces (0: one per core).
+    pub tick_workers: usize,
+    /// Milliseconds a snapshot may stay unacknowledged before its client is closed.
+    pub unacked_limit_ms: u64,
     /// Sustained auth requests per minute per client IP.
     pub auth_rate_per_minute: u32,
     /// Auth request burst per client IP.
@@ -473,6 +490,11 @@ impl ServeConfig {
             chat_history: args.chat_history.or(file.chat_history).unwrap_or(200),
             tick_hz: args.tick_hz.or(file.tick_hz).unwrap_or(20),
             interest_threads: args.interest_threads.or(file.interest_threads).unwrap_or(1),
+            tick_workers: args.tick_workers.or(file.tick_workers).unwrap_or(0),
+            unacked_limit_ms: args
+                .unacked_limit_ms
+                .or(file.unacked_limit_ms)
+                .unwrap_or(2000),
             auth_rate_per_minute: args
                 .auth_rate_per_minute
                 .or(file.auth_rate_per_minute)
@@ -515,6 +537,12 @@ impl ServeConfig {
         }
         if !(1..=64).contains(&self.interest_threads) {
             return invalid("interest_threads", "must be in 1..=64");
+        }
+        if self.tick_workers > 256 {
+            return invalid("tick_workers", "must be in 0..=256");
+        }
+        if self.unacked_limit_ms < 500 {
+            return invalid("unacked_limit_ms", "must be at least 500");
         }
         if self.auth_rate_per_minute == 0 || self.auth_burst == 0 {
             return invalid("auth_rate_per_minute/auth_burst", "must be at least 1");

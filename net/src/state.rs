@@ -155,6 +155,8 @@ impl AppState {
         let driver = DriverConfig {
             tick_hz: config.tick_hz,
             interest_threads: config.interest_threads,
+            tick_workers: config.tick_workers,
+            max_unacked: Duration::from_millis(config.unacked_limit_ms),
             region_size: config.region_size,
             first_entity_id: (node_number << 40) + 1,
             ..DriverConfig::default()

@@ -104,7 +104,10 @@ impl Cluster {
             .args(["--redis-prefix", &self.name, "--node-id", id])
             .args(["--database-url", &database_url(), "--pg-schema", &self.name])
             .args(["--jwt-secret", SECRET, "--region-size", "20"])
-            .args(["--lease-ttl-ms", &LEASE_TTL_MS.to_string()]);
+            .args(["--lease-ttl-ms", &LEASE_TTL_MS.to_string()])
+            // These tests drive one player at a time and read the others' sockets only
+            // between steps, for seconds at times: no client is closed as a non-reader.
+            .args(["--unacked-limit-ms", "60000"]);
         for pin in pins {
             command.args(["--pin", pin]);
         }

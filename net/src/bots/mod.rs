@@ -65,6 +65,8 @@ pub enum BotMap {
     /// The large campus (512×512, 1024 spawn points): for load.
     #[default]
     Campus,
+    /// An open 100×100 square (1,089 spawn points): a dense crowd, dozens in every view.
+    Arena,
 }
 
 impl BotMap {
@@ -73,6 +75,7 @@ impl BotMap {
         match self {
             BotMap::Office => "office",
             BotMap::Campus => "campus",
+            BotMap::Arena => "arena",
         }
     }
 }

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { Game } from '../src/game';
 import { WorldMap } from '../src/map';
-import { decodeServer, type ServerMsg } from '../src/protocol';
+import { ACK_INTERVAL_TICKS, decodeServer, type ServerMsg } from '../src/protocol';
 import type { Renderer } from '../src/render';
 import { snapshot, welcome, type EnterSpec } from './wire';
 
@@ -38,7 +38,7 @@ const me: EnterSpec = { slot: 0, id: 1n, x: 5, y: 5, name: 'me' };
 const bob: EnterSpec = { slot: 1, id: 2n, x: 8, y: 5, name: 'bob' };
 
 describe('Game session', () => {
-  it('joins: Welcome, then the first snapshot places us and the others; every snapshot is acked', () => {
+  it('joins: Welcome, then the first snapshot places us and the others, and is acked', () => {
     const { g, sent, deliver } = game();
     deliver(welcome(1n, 100));
     expect(g.selfState()).toBeUndefined();
@@ -47,6 +47,22 @@ describe('Game session', () => {
     expect(g.others().map((o) => o.name)).toEqual(['bob']);
     expect(sent).toContainEqual({ type: 'ack', tick: 101 });
     expect(g.names.get(2n)).toBe('bob');
+  });
+
+  it('acks once every ACK_INTERVAL_TICKS ticks (acks are flow control only)', () => {
+    const { sent, deliver } = game();
+    deliver(welcome(1n, 100));
+    deliver(snapshot({ tick: 101, baseline: 0, enters: [me] }));
+    // Each snapshot is relative to the one before it.
+    for (let tick = 102; tick <= 125; tick++) {
+      deliver(snapshot({ tick, baseline: tick - 1, updates: [{ slot: 0, mask: 8, facing: 1 + (tick % 4) }] }));
+    }
+    const acks = sent.filter((m) => (m as { type: string }).type === 'ack');
+    expect(acks).toEqual([
+      { type: 'ack', tick: 101 },
+      { type: 'ack', tick: 101 + ACK_INTERVAL_TICKS },
+      { type: 'ack', tick: 101 + 2 * ACK_INTERVAL_TICKS },
+    ]);
   });
 
   it('sends our input with a seq and matches the server echo without a correction', () => {

@@ -164,6 +164,10 @@ pub struct BotsArgs {
     /// Number of bots.
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub count: usize,
+    /// Spaces the run creates and spreads the bots over (bot i joins space i mod N): many
+    /// small spaces on one node, e.g. `--count 1000 --spaces 200` for groups of 5.
+    #[arg(long, default_value_t = 1, value_name = "N", conflicts_with = "space")]
+    pub spaces: usize,
     /// Seconds of the measured phase (after the ramp-up).
     #[arg(long, default_value_t = 30.0, value_name = "S")]
     pub duration: f64,

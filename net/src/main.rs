@@ -58,6 +58,7 @@ async fn bots(args: BotsArgs) -> anyhow::Result<()> {
     let config = net::bots::BotsConfig {
         url: args.url,
         space: args.space,
+        spaces: args.spaces,
         count: args.count,
         duration: std::time::Duration::from_secs_f64(args.duration),
         ramp,

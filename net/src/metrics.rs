@@ -312,6 +312,18 @@ impl Metrics {
         }
     }
 
+    /// Removes the per-space series of `space` (it was unloaded: a node that served
+    /// thousands of spaces over a day keeps no series, and no memory, for the idle ones).
+    pub fn forget_space(&self, space: &str) {
+        let all = RegionLabels::new(space, "all");
+        self.tick_duration.remove(&all);
+        self.entities.remove(&all);
+        let labels = SpaceLabels::new(space);
+        self.clients.remove(&labels);
+        self.bytes_in.remove(&labels);
+        self.bytes_out.remove(&labels);
+    }
+
     /// Registers one more metric (call at startup; keep a clone of `metric` to update it).
     pub fn register(&self, name: &str, help: &str, metric: impl Metric) {
         self.registry

@@ -134,3 +134,35 @@ async fn space_size_follows_max_players_limit() {
     assert_eq!(r.status, 201, "{:?}", r.json);
     assert_eq!(r.json["max_players"], 5000);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_spread_over_many_small_spaces() {
+    let app = common::TestApp::new().await;
+    let (url, server) = serve(&app).await;
+    let config = BotsConfig {
+        count: 12,
+        spaces: 4,
+        duration: Duration::from_secs(3),
+        ramp: Some(Duration::from_secs(1)),
+        chat_per_minute: 0.0,
+        map: net::bots::BotMap::Office,
+        ..BotsConfig::new(&url)
+    };
+    let report = tokio::task::spawn_blocking(move || net::bots::run(config))
+        .await
+        .unwrap()
+        .expect("bot run");
+    println!("{}", report.table());
+    assert!(report.is_clean(), "{:?}", report.errors);
+    assert_eq!((report.spaces, report.connected), (4, 12));
+    // Four spaces of three, each loaded and ticking on the node's tick workers.
+    assert_eq!(app.state.spaces.loaded(), 4);
+    let server_cost = report.server.as_ref().expect("server figures");
+    // Ticks are summed over the four spaces; clients are counted in each.
+    assert!(server_cost.ticks >= 4.0 * 40.0, "{server_cost:?}");
+    assert!(
+        (server_cost.mean_clients - 3.0).abs() < 0.5,
+        "clients per space-tick: {server_cost:?}"
+    );
+    stop(&app, server).await;
+}

@@ -34,8 +34,8 @@ const MAX_PROTOCOL_SAMPLES: usize = 5;
 pub(crate) struct Shared {
     /// `http://host:port`, without a trailing slash.
     pub(crate) base: String,
-    /// The space the bots join.
-    pub(crate) space: String,
+    /// The spaces the bots join: bot `i` joins `spaces[i % spaces.len()]`.
+    pub(crate) spaces: Vec<String>,
     /// The measured phase, set once every bot has joined (or failed).
     pub(crate) phase: OnceLock<Phase>,
     /// Time between two inputs of one bot.
@@ -305,7 +305,7 @@ async fn open(index: usize, shared: &Shared) -> Result<(Socket, Welcome), String
     let url = format!(
         "{}/ws?space={}",
         shared.base.replacen("http", "ws", 1),
-        shared.space
+        shared.spaces[index % shared.spaces.len()]
     );
     // TCP_NODELAY, as browsers do: small acks and inputs must not wait for Nagle.
     let (mut socket, _) = tokio::time::timeout(

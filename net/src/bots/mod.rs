@@ -85,8 +85,10 @@ impl BotMap {
 pub struct BotsConfig {
     /// The server, `http://host:port`.
     pub url: String,
-    /// The space to join; `None`: create a public space for the run.
+    /// The space to join; `None`: create public spaces for the run.
     pub space: Option<String>,
+    /// Spaces the run creates (without `space`); bot `i` joins space `i % spaces`.
+    pub spaces: usize,
     /// Number of bots.
     pub count: usize,
     /// Length of the measured phase (after the ramp-up).
@@ -118,6 +120,7 @@ impl BotsConfig {
         BotsConfig {
             url: url.to_owned(),
             space: None,
+            spaces: 1,
             count: 100,
             duration: Duration::from_secs(30),
             ramp: None,
@@ -142,6 +145,12 @@ impl BotsConfig {
         let invalid = |what: &str| Err(BotsError::Config(what.to_owned()));
         if self.count == 0 {
             return invalid("count must be at least 1");
+        }
+        if self.spaces == 0 || self.spaces > self.count {
+            return invalid("spaces must be in 1..=count");
+        }
+        if self.spaces > 1 && self.space.is_some() {
+            return invalid("give either a space to join or a number of spaces to create");
         }
         if self.duration.is_zero() {
             return invalid("duration must be positive");
@@ -229,10 +238,10 @@ async fn swarm(config: &BotsConfig) -> Result<BotsReport, BotsError> {
         .timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| BotsError::Setup(format!("http client: {e}")))?;
-    let (space, map) = match &config.space {
-        Some(space) => (space.clone(), None),
+    let (spaces, map) = match &config.space {
+        Some(space) => (vec![space.clone()], None),
         None => (
-            create_space(&http, &base, config).await?,
+            create_spaces(&http, &base, config).await?,
             Some(config.map.id().to_owned()),
         ),
     };
@@ -242,7 +251,7 @@ async fn swarm(config: &BotsConfig) -> Result<BotsReport, BotsError> {
         .then(|| Duration::from_secs_f64(60.0 / config.chat_per_minute));
     let shared = Arc::new(Shared {
         base: base.clone(),
-        space: space.clone(),
+        spaces: spaces.clone(),
         phase: OnceLock::new(),
         input_interval: config.input_interval,
         chat_interval,
@@ -286,7 +295,7 @@ async fn swarm(config: &BotsConfig) -> Result<BotsReport, BotsError> {
     let sampler = tokio::spawn(sample_server(
         http.clone(),
         base.clone(),
-        space.clone(),
+        spaces.clone(),
         steady_start,
         end,
     ));
@@ -331,7 +340,8 @@ async fn swarm(config: &BotsConfig) -> Result<BotsReport, BotsError> {
     };
     Ok(BotsReport {
         url: base,
-        space,
+        space: spaces[0].clone(),
+        spaces: spaces.len(),
         map,
         behaviour: config.behaviour,
         bots: config.count,
@@ -366,12 +376,12 @@ async fn swarm(config: &BotsConfig) -> Result<BotsReport, BotsError> {
     })
 }
 
-/// Logs in a host guest and creates a public space sized for the run.
-async fn create_space(
+/// Logs in a host guest and creates the run's public spaces, each sized for its bots.
+async fn create_spaces(
     http: &reqwest::Client,
     base: &str,
     config: &BotsConfig,
-) -> Result<String, BotsError> {
+) -> Result<Vec<String>, BotsError> {
     let setup = |what: &str, e: &dyn std::fmt::Display| BotsError::Setup(format!("{what}: {e}"));
     let response = http
         .post(format!("{base}/api/auth/guest"))
@@ -388,13 +398,32 @@ async fn create_space(
         .json()
         .await
         .map_err(|e| setup("guest login", &e))?;
-    let max_players = u32::try_from(config.count).unwrap_or(u32::MAX);
+    let per_space = config.count.div_ceil(config.spaces);
+    let max_players = u32::try_from(per_space).unwrap_or(u32::MAX);
+    let mut ids = Vec::with_capacity(config.spaces);
+    for n in 0..config.spaces {
+        let name = format!("bots {} {:?} #{n}", per_space, config.behaviour);
+        ids.push(create_space(http, base, &login.token, &name, config.map, max_players).await?);
+    }
+    Ok(ids)
+}
+
+/// Creates one public space.
+async fn create_space(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    name: &str,
+    map: BotMap,
+    max_players: u32,
+) -> Result<String, BotsError> {
+    let setup = |what: &str, e: &dyn std::fmt::Display| BotsError::Setup(format!("{what}: {e}"));
     let response = http
         .post(format!("{base}/api/spaces"))
-        .bearer_auth(&login.token)
+        .bearer_auth(token)
         .json(&serde_json::json!({
-            "name": format!("bots {} {:?}", config.count, config.behaviour),
-            "map": config.map.id(),
+            "name": name,
+            "map": map.id(),
             "public": true,
             "max_players": max_players,
         }))
@@ -426,7 +455,7 @@ async fn create_space(
 async fn sample_server(
     http: reqwest::Client,
     base: String,
-    space: String,
+    spaces: Vec<String>,
     steady_start: Instant,
     end: Instant,
 ) -> scrape::Window {
@@ -435,7 +464,7 @@ async fn sample_server(
     let mut next = steady_start;
     loop {
         tokio::time::sleep_until(next.into()).await;
-        match scrape::scrape(&http, &base, &space).await {
+        match scrape::scrape(&http, &base, &spaces).await {
             Ok((at, sample)) => window.push(at, sample),
             Err(_) => window.failures += 1,
         }

@@ -16,8 +16,10 @@ use super::scrape::WindowFigures;
 pub struct BotsReport {
     /// The server's base URL.
     pub url: String,
-    /// The space the bots joined.
+    /// The space the bots joined (the first, when they were spread over several).
     pub space: String,
+    /// Spaces the bots were spread over.
+    pub spaces: usize,
     /// The map of the space, when the run created it.
     pub map: Option<String>,
     /// How the bots moved.
@@ -291,12 +293,20 @@ impl BotsReport {
         };
         row(
             "space",
-            format!(
-                "{} ({}) at {}",
-                self.space,
-                self.map.as_deref().unwrap_or("given"),
-                self.url
-            ),
+            match self.spaces {
+                1 => format!(
+                    "{} ({}) at {}",
+                    self.space,
+                    self.map.as_deref().unwrap_or("given"),
+                    self.url
+                ),
+                n => format!(
+                    "{n} spaces ({}), {} … at {}",
+                    self.map.as_deref().unwrap_or("given"),
+                    self.space,
+                    self.url
+                ),
+            },
         );
         row(
             "bots / behaviour",

@@ -276,6 +276,7 @@ impl SpaceLoop {
             let since = *self.empty_since.get_or_insert(now);
             if now.saturating_duration_since(since) >= self.config.unload_after {
                 self.stop();
+                self.metrics.forget_space(&self.space.id);
                 return Turn::Ended(Ended::Unloaded);
             }
         } else {

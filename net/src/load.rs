@@ -95,7 +95,7 @@ const MAX_TICK_COST: Duration = Duration::from_secs(60);
 /// assert_eq!(load.id, "abc:0:1");
 /// assert_eq!(load.bytes_out_per_s, 20_000.0);
 /// assert_eq!(load.mean_visible, 30.0);
-/// assert!((load.tick_ms_p99 - 0.3).abs() < 0.001);
+/// assert!((load.tick_ms_p99 - 0.3).abs() < 0.003);
 /// ```
 #[derive(Debug)]
 pub struct RegionMeter {
@@ -121,7 +121,9 @@ impl RegionMeter {
         RegionMeter {
             tick_hz,
             window_ticks,
-            costs: Histogram::new_with_max(MAX_TICK_COST.as_nanos() as u64, 3)
+            // 1 µs … 60 s at 2 significant digits: ~17 KiB per region (3 digits from 1 ns
+            // took ~200 KiB, most of an idle small space's memory).
+            costs: Histogram::new_with_bounds(1_000, MAX_TICK_COST.as_nanos() as u64, 2)
                 .expect("constant, valid histogram bounds"),
             ticks: 0,
             bytes: 0,
@@ -267,8 +269,8 @@ mod tests {
     use super::*;
 
     fn ms(load_ms: f64, expected: f64) -> bool {
-        // hdrhistogram with 3 significant digits: within 0.1 %.
-        (load_ms - expected).abs() <= expected * 1e-3
+        // hdrhistogram with 2 significant digits: within 1 %.
+        (load_ms - expected).abs() <= expected * 1e-2
     }
 
     #[test]

@@ -204,7 +204,10 @@ mod tests {
                 .collect(),
         };
         let mut w = Window::default();
-        w.push(t, sample(1.0, &[("a", space(100.0, 10.0)), ("b", space(7.0, 5.0))]));
+        w.push(
+            t,
+            sample(1.0, &[("a", space(100.0, 10.0)), ("b", space(7.0, 5.0))]),
+        );
         w.push(
             t + Duration::from_secs(1),
             sample(1.5, &[("a", space(120.0, 10.0)), ("b", space(27.0, 5.0))]),

@@ -11,7 +11,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::queue::CommandQueue;
 use super::space::{SpaceLoop, Turn};
@@ -106,13 +106,18 @@ impl TickWorkers {
     }
 }
 
-/// A worker's loop: new spaces from `inbox`, each hosted space's turn when it is due.
+/// Least time between two returns of freed memory to the system.
+const TRIM_EVERY: Duration = Duration::from_secs(5);
+
+/// A worker's loop: new spaces from `inbox`, each hosted space's turn when it is due, and
+/// after spaces unloaded, their freed memory given back to the system.
 fn work(inbox: Receiver<Hosted>, hosted: &AtomicUsize) {
     let mut inbox = Some(inbox);
     // Each space with the instant its next turn is due.
     let mut spaces: Vec<(Instant, Hosted)> = Vec::new();
+    let mut trim = Trim::default();
     loop {
-        let due = spaces.iter().map(|(at, _)| *at).min();
+        let due = spaces.iter().map(|(at, _)| *at).chain(trim.due).min();
         let wait = due.map(|at| at.saturating_duration_since(Instant::now()));
         match (&inbox, wait) {
             (Some(rx), wait) => {
@@ -150,12 +155,56 @@ fn work(inbox: Receiver<Hosted>, hosted: &AtomicUsize) {
                 Turn::Ended(why) => {
                     let (_, ended) = spaces.swap_remove(i);
                     hosted.fetch_sub(1, Ordering::Relaxed);
+                    if why == Ended::Unloaded {
+                        trim.ask(now);
+                    }
                     finish(ended, why);
                 }
             }
         }
+        trim.run_if_due(Instant::now());
     }
 }
+
+/// When a worker next gives freed memory back to the system.
+#[derive(Default)]
+struct Trim {
+    last: Option<Instant>,
+    due: Option<Instant>,
+}
+
+impl Trim {
+    /// Memory was freed at `now`: trim as soon as [`TRIM_EVERY`] allows.
+    fn ask(&mut self, now: Instant) {
+        let earliest = self.last.map_or(now, |last| (last + TRIM_EVERY).max(now));
+        self.due.get_or_insert(earliest);
+    }
+
+    fn run_if_due(&mut self, now: Instant) {
+        if self.due.is_some_and(|due| due <= now) {
+            release_freed_memory();
+            self.last = Some(now);
+            self.due = None;
+        }
+    }
+}
+
+/// Gives the allocator's free pages back to the system. glibc keeps what threads freed in
+/// their arenas: without this, a node's RSS stays at its busiest hour's after the spaces of
+/// that hour unloaded.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn release_freed_memory() {
+    // SAFETY: `malloc_trim` takes each arena's lock and returns only free pages to the
+    // kernel; memory in use is not touched, and it is safe to call from any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Other allocators return memory by themselves.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_freed_memory() {}
 
 /// Records a space's end, drops it (its queue with it: sessions see it closed) and tells
 /// the registry.

@@ -99,6 +99,19 @@ fn deliver(out: &mpsc::Sender<Outbound>, message: Outbound) -> bool {
     !matches!(out.try_send(message), Err(TrySendError::Full(_)))
 }
 
+/// The first instant at or after `at` on the node's tick grid of `period`: every space
+/// ticking at the same rate is due at the same instants, so a tick worker wakes once per
+/// tick for all of its spaces instead of once per space.
+fn on_tick_grid(at: Instant, period: Duration) -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    let period_ns = period.as_nanos().max(1);
+    let since = at.saturating_duration_since(epoch).as_nanos();
+    let steps = since.div_ceil(period_ns);
+    let offset = u64::try_from(steps * period_ns).unwrap_or(u64::MAX);
+    epoch + Duration::from_nanos(offset)
+}
+
 /// What a space's next turn on its worker is.
 pub(crate) enum Turn {
     /// Due again at this instant.
@@ -222,7 +235,7 @@ impl SpaceLoop {
             population: BTreeMap::new(),
             load,
             period,
-            next: Instant::now() + period,
+            next: on_tick_grid(Instant::now() + period, period),
             empty_since: None,
         };
         if single {
@@ -261,16 +274,22 @@ impl SpaceLoop {
                 }
             }
         }
+        // A single node's empty space sleeps: nothing in it can change, so its ticks (and
+        // their cost) wait for the next player; its turns still take joins every tick.
+        let asleep =
+            self.clients.is_empty() && self.sim.entity_count() == 0 && !self.node.is_clustered();
         let mut steps = 0;
         while Instant::now() >= self.next && steps < self.config.max_catch_up {
-            self.tick();
+            if !asleep {
+                self.tick();
+            }
             self.next += self.period;
             steps += 1;
         }
         let now = Instant::now();
         if now >= self.next {
             tracing::warn!(space = %self.space.id, "tick loop behind schedule; skipping ahead");
-            self.next = now + self.period;
+            self.next = on_tick_grid(now + self.period, self.period);
         }
         if self.clients.is_empty() && !self.node.is_clustered() {
             let since = *self.empty_since.get_or_insert(now);
@@ -781,5 +800,29 @@ impl SpaceLoop {
             space: self.space.id.clone(),
             positions,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spaces_share_one_tick_grid() {
+        let period = Duration::from_millis(50);
+        let now = Instant::now();
+        let a = on_tick_grid(now, period);
+        let b = on_tick_grid(now + Duration::from_millis(17), period);
+        let c = on_tick_grid(now + period + Duration::from_millis(1), period);
+        assert!(a >= now && a < now + period);
+        assert!(b >= a && (b == a || b == a + period));
+        assert!(c > now + period && c <= now + period * 2 + Duration::from_millis(1));
+        // Points on the grid stay where they are, and are one period apart.
+        assert_eq!(on_tick_grid(a, period), a);
+        assert_eq!(on_tick_grid(a + period, period), a + period);
+        assert_eq!(
+            on_tick_grid(a + Duration::from_nanos(1), period),
+            a + period
+        );
     }
 }

@@ -24,6 +24,16 @@ async fn stop(app: &common::TestApp, server: tokio::task::JoinHandle<std::io::Re
         .expect("server ends cleanly");
 }
 
+/// Runs a swarm off the runtime's threads; prints its report.
+async fn run(config: BotsConfig) -> net::bots::BotsReport {
+    let report = tokio::task::spawn_blocking(move || net::bots::run(config))
+        .await
+        .unwrap()
+        .expect("bot run");
+    println!("{}", report.table());
+    report
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_bots_run_clean_and_report() {
     let app = common::TestApp::new().await;
@@ -37,11 +47,7 @@ async fn twenty_bots_run_clean_and_report() {
         input_interval: Duration::from_millis(200),
         ..BotsConfig::new(&url)
     };
-    let report = tokio::task::spawn_blocking(move || net::bots::run(config))
-        .await
-        .unwrap()
-        .expect("bot run");
-    println!("{}", report.table());
+    let report = run(config).await;
 
     assert_eq!(
         report.protocol_errors, 0,
@@ -148,11 +154,7 @@ async fn bots_spread_over_many_small_spaces() {
         map: net::bots::BotMap::Office,
         ..BotsConfig::new(&url)
     };
-    let report = tokio::task::spawn_blocking(move || net::bots::run(config))
-        .await
-        .unwrap()
-        .expect("bot run");
-    println!("{}", report.table());
+    let report = run(config).await;
     assert!(report.is_clean(), "{:?}", report.errors);
     assert_eq!((report.spaces, report.connected), (4, 12));
     // Four spaces of three, each loaded and ticking on the node's tick workers.

@@ -56,13 +56,15 @@ pub(super) struct Link {
     pub(super) out: mpsc::Sender<Outbound>,
     /// Ticks of the snapshots sent and not acknowledged by the client yet, oldest first.
     pub(super) unconfirmed: VecDeque<Tick>,
+    /// The tick of the last snapshot sent (0: none yet).
+    pub(super) last_sent: Tick,
 }
 
 impl Link {
     /// Takes the client's `Ack{tick}`: the snapshots up to `tick` reached it. An ack of a
     /// tick never sent changes nothing (`false`).
     fn confirm(&mut self, tick: Tick) -> bool {
-        if self.unconfirmed.back().is_some_and(|&last| tick > last) {
+        if tick > self.last_sent {
             return false;
         }
         while self.unconfirmed.front().is_some_and(|&t| t <= tick) {
@@ -483,6 +485,7 @@ impl SpaceLoop {
             encoder: SnapshotEncoder::new(),
             out,
             unconfirmed: VecDeque::new(),
+            last_sent: 0,
         });
         let position = self.sim.position(entity).unwrap_or_default();
         Ok(Joined {
@@ -652,6 +655,7 @@ impl SpaceLoop {
                     // of the next snapshot, so each change is sent once.
                     let _ = self.interest.ack(link.observer, tick);
                     link.unconfirmed.push_back(tick);
+                    link.last_sent = tick;
                 } else {
                     slow.push(*account);
                 }
@@ -806,6 +810,45 @@ impl SpaceLoop {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn link() -> Link {
+        Link {
+            observer: Interest::new(sim::interest::ProximityConfig::default()).add_observer(
+                EntityId::new(1).expect("non-zero"),
+                sim::interest::AoiConfig::default(),
+            ),
+            encoder: SnapshotEncoder::new(),
+            out: mpsc::channel(1).0,
+            unconfirmed: VecDeque::new(),
+            last_sent: 0,
+        }
+    }
+
+    fn sent(link: &mut Link, tick: Tick) {
+        link.unconfirmed.push_back(tick);
+        link.last_sent = tick;
+    }
+
+    #[test]
+    fn acks_are_flow_control_and_a_silent_client_lags() {
+        let mut l = link();
+        assert!(!l.lagging(1_000, 40), "nothing sent: nothing to wait for");
+        assert!(!l.confirm(1), "an ack of a tick never sent changes nothing");
+        for tick in [10, 11, 13, 20] {
+            sent(&mut l, tick);
+        }
+        assert!(
+            !l.lagging(50, 40) && l.lagging(51, 40),
+            "oldest unacked: tick 10"
+        );
+        assert!(!l.confirm(21), "tick 21 was not sent");
+        assert!(l.confirm(12), "acks are cumulative");
+        assert_eq!(l.unconfirmed, [13, 20]);
+        assert!(!l.lagging(53, 40) && l.lagging(54, 40));
+        assert!(l.confirm(20));
+        assert!(l.unconfirmed.is_empty() && !l.lagging(10_000, 40));
+        assert!(l.confirm(15), "a late ack is harmless");
+    }
 
     #[test]
     fn spaces_share_one_tick_grid() {

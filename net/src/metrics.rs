@@ -142,6 +142,8 @@ pub struct Metrics {
     pub http_responses: Family<HttpLabels, Counter>,
     /// `plaza_auth_rate_limited_total`: auth requests refused with 429.
     pub auth_rate_limited: Counter,
+    /// `plaza_spaces_loaded`: spaces loaded on the node's tick workers (empty ones unload).
+    pub spaces_loaded: Gauge,
     /// The `plaza_region_*` load families, set by [`Metrics::record_region`].
     pub region: RegionMetrics,
 }
@@ -244,6 +246,12 @@ impl Metrics {
         let rejected_frames = Family::<RejectLabels, Counter>::default();
         let http_responses = Family::<HttpLabels, Counter>::default();
         let auth_rate_limited = Counter::default();
+        let spaces_loaded = Gauge::default();
+        registry.register(
+            "plaza_spaces_loaded",
+            "Spaces loaded on the tick workers",
+            spaces_loaded.clone(),
+        );
         registry.register(
             "plaza_tick_duration_seconds",
             "Duration of one tick (sim step, interest, encode)",
@@ -285,6 +293,7 @@ impl Metrics {
             rejected_frames,
             http_responses,
             auth_rate_limited,
+            spaces_loaded,
             region,
         }
     }

@@ -178,7 +178,7 @@ impl Spaces {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
             n => n,
         };
-        let workers = TickWorkers::start(workers);
+        let workers = TickWorkers::start(workers, metrics.spaces_loaded.clone());
         let (persist, writer) = spawn_writer(store);
         Spaces {
             config,
@@ -471,6 +471,7 @@ mod tests {
             handles.push((handle, conn));
         }
         assert_eq!(spaces.loaded(), 40, "40 spaces on 2 workers");
+        assert_eq!(spaces.metrics.spaces_loaded.get(), 40);
         // Every one of them ticks.
         eventually("every space ticks", || {
             handles.iter().all(|(h, _)| h.tick() > 3)
@@ -486,6 +487,12 @@ mod tests {
         eventually("every empty space is unloaded", || spaces.loaded() == 0).await;
         assert!(ids.iter().all(|id| spaces.running(id).is_none()));
         assert!(spaces.running.lock().unwrap().is_empty(), "entries freed");
+        assert_eq!(spaces.metrics.spaces_loaded.get(), 0);
+        let series = spaces.metrics.encode();
+        assert!(
+            !series.contains("space=\"s1\""),
+            "an unloaded space's series are gone: {series}"
+        );
         // A join loads a space again.
         let again = spaces.handle(&space("s0"), map).unwrap();
         assert!(again.join(request()).await.is_ok());

@@ -13,6 +13,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use prometheus_client::metrics::gauge::Gauge;
+
 use super::queue::CommandQueue;
 use super::space::{SpaceLoop, Turn};
 
@@ -52,6 +54,8 @@ struct Worker {
 /// The node's tick threads.
 pub(crate) struct TickWorkers {
     workers: Vec<Worker>,
+    /// Spaces hosted, over all workers (a metric).
+    loaded: Gauge,
 }
 
 impl std::fmt::Debug for TickWorkers {
@@ -66,21 +70,22 @@ impl TickWorkers {
     /// Starts `count` worker threads. They end when this is dropped and their last space
     /// has ended. A thread the system refuses is logged and left out (with none, no space
     /// can start: [`TickWorkers::host`] says so).
-    pub(crate) fn start(count: usize) -> TickWorkers {
+    pub(crate) fn start(count: usize, loaded: Gauge) -> TickWorkers {
         let workers = (0..count)
             .filter_map(|i| {
                 let (inbox, rx) = channel();
                 let hosted = Arc::new(AtomicUsize::new(0));
                 let counter = hosted.clone();
+                let gauge = loaded.clone();
                 std::thread::Builder::new()
                     .name(format!("tick-{i}"))
-                    .spawn(move || work(rx, &counter))
+                    .spawn(move || work(rx, &counter, &gauge))
                     .inspect_err(|e| tracing::error!(error = %e, "cannot start a tick worker"))
                     .ok()?;
                 Some(Worker { inbox, hosted })
             })
             .collect();
-        TickWorkers { workers }
+        TickWorkers { workers, loaded }
     }
 
     /// Places a space on the worker that hosts the fewest; `false` when no worker runs
@@ -94,6 +99,7 @@ impl TickWorkers {
             return false;
         };
         worker.hosted.fetch_add(1, Ordering::Relaxed);
+        self.loaded.inc();
         worker.inbox.send(space).is_ok()
     }
 
@@ -111,7 +117,7 @@ const TRIM_EVERY: Duration = Duration::from_secs(5);
 
 /// A worker's loop: new spaces from `inbox`, each hosted space's turn when it is due, and
 /// after spaces unloaded, their freed memory given back to the system.
-fn work(inbox: Receiver<Hosted>, hosted: &AtomicUsize) {
+fn work(inbox: Receiver<Hosted>, hosted: &AtomicUsize, loaded: &Gauge) {
     let mut inbox = Some(inbox);
     // Each space with the instant its next turn is due.
     let mut spaces: Vec<(Instant, Hosted)> = Vec::new();
@@ -155,6 +161,7 @@ fn work(inbox: Receiver<Hosted>, hosted: &AtomicUsize) {
                 Turn::Ended(why) => {
                     let (_, ended) = spaces.swap_remove(i);
                     hosted.fetch_sub(1, Ordering::Relaxed);
+                    loaded.dec();
                     if why == Ended::Unloaded {
                         trim.ask(now);
                     }

@@ -24,8 +24,9 @@ impl ConnId {
 /// What a space thread sends to a session.
 #[derive(Debug)]
 pub enum Outbound {
-    /// An encoded server message to send as one binary frame.
-    Frame(Vec<u8>),
+    /// Everything the client gets in one tick, in order: encoded server messages, each sent
+    /// as one binary frame, all with one write.
+    Frames(Vec<Vec<u8>>),
     /// Send `Migrate{url, ticket}`, then close the connection normally: the player continues
     /// on another node.
     Migrate {

@@ -147,7 +147,7 @@ impl SpaceLoop {
             code: HANDOFF_REFUSED,
             message: format!("you cannot cross into that region right now: {why}"),
         });
-        self.send(account, Outbound::Frame(frame));
+        self.send(account, frame);
     }
 
     /// A message from one of this space's region channels.
@@ -297,7 +297,7 @@ impl SpaceLoop {
             .unwrap_or_default();
         if let Some(link) = client.link.take() {
             let _ = self.interest.remove_observer(link.observer);
-            let _ = link.out.try_send(Outbound::Migrate { url, ticket });
+            link.end_with(Outbound::Migrate { url, ticket });
         }
         self.publish_to(
             out.to,

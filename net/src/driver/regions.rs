@@ -91,8 +91,9 @@ impl SpaceLoop {
             }
             RegionCommand::Lost { region } => {
                 for account in self.accounts_in(region) {
-                    if let Some(link) = self.clients.get(&account).and_then(|c| c.link.as_ref()) {
-                        let _ = link.out.try_send(Outbound::Close {
+                    if let Some(link) = self.clients.get_mut(&account).and_then(|c| c.link.take()) {
+                        let _ = self.interest.remove_observer(link.observer);
+                        link.end_with(Outbound::Close {
                             code: REGION_MOVED,
                             message: "your region is now served by another node; reconnect through /route".into(),
                         });
@@ -160,7 +161,7 @@ impl SpaceLoop {
             self.by_entity.remove(&client.entity);
             if let (Some(link), Ok(ticket)) = (client.link, ticket) {
                 let _ = self.interest.remove_observer(link.observer);
-                let _ = link.out.try_send(Outbound::Migrate {
+                link.end_with(Outbound::Migrate {
                     url: url.clone(),
                     ticket,
                 });

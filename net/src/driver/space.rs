@@ -58,9 +58,41 @@ pub(super) struct Link {
     pub(super) unconfirmed: VecDeque<Tick>,
     /// The tick of the last snapshot sent (0: none yet).
     pub(super) last_sent: Tick,
+    /// Frames for the client since its last batch (chat, signals, errors), sent with the
+    /// next tick's snapshot.
+    pub(super) held: Vec<Vec<u8>>,
 }
 
 impl Link {
+    /// A link over `out` for `observer`, nothing sent yet.
+    fn new(observer: ObserverId, out: mpsc::Sender<Outbound>) -> Link {
+        Link {
+            observer,
+            encoder: SnapshotEncoder::new(),
+            out,
+            unconfirmed: VecDeque::new(),
+            last_sent: 0,
+            held: Vec::new(),
+        }
+    }
+
+    /// Queues the held frames, then `more`, as one batch: one wake-up of the session and
+    /// one write. `false` only when the client's queue is full.
+    fn flush(&mut self, more: impl IntoIterator<Item = Vec<u8>>) -> bool {
+        self.held.extend(more);
+        if self.held.is_empty() {
+            return true;
+        }
+        deliver(&self.out, Outbound::Frames(std::mem::take(&mut self.held)))
+    }
+
+    /// Ends the session with `message` (a close or a migrate), after the frames held so
+    /// far: a chat line or an error the client was due is not lost on the way out.
+    pub(super) fn end_with(mut self, message: Outbound) {
+        self.flush([]);
+        let _ = self.out.try_send(message);
+    }
+
     /// Takes the client's `Ack{tick}`: the snapshots up to `tick` reached it. An ack of a
     /// tick never sent changes nothing (`false`).
     fn confirm(&mut self, tick: Tick) -> bool {
@@ -314,7 +346,7 @@ impl SpaceLoop {
         self.self_tx = None;
         for client in self.clients.values_mut() {
             if let Some(link) = client.link.take() {
-                let _ = link.out.try_send(Outbound::Close {
+                link.end_with(Outbound::Close {
                     code: crate::ws::SHUTTING_DOWN,
                     message: "server shutting down".into(),
                 });
@@ -415,7 +447,7 @@ impl SpaceLoop {
             Some(client) => {
                 if let Some(old) = client.link.take() {
                     let _ = self.interest.remove_observer(old.observer);
-                    let _ = old.out.try_send(Outbound::Close {
+                    old.end_with(Outbound::Close {
                         code: crate::ws::REPLACED,
                         message: "signed in from another tab or device".into(),
                     });
@@ -480,13 +512,7 @@ impl SpaceLoop {
             space: self.space.id.clone(),
             account,
         });
-        client.link = Some(Link {
-            observer,
-            encoder: SnapshotEncoder::new(),
-            out,
-            unconfirmed: VecDeque::new(),
-            last_sent: 0,
-        });
+        client.link = Some(Link::new(observer, out));
         let position = self.sim.position(entity).unwrap_or_default();
         Ok(Joined {
             welcome: Welcome {
@@ -556,7 +582,7 @@ impl SpaceLoop {
             .map(|(a, _)| *a)
             .collect();
         for account in recipients {
-            self.send(account, Outbound::Frame(frame.clone()));
+            self.send(account, frame.clone());
         }
         let _ = self.persist.send(PersistOp::Chat {
             space: self.space.id.clone(),
@@ -592,14 +618,14 @@ impl SpaceLoop {
                     kind,
                     payload,
                 });
-                self.send(peer, Outbound::Frame(frame));
+                self.send(peer, frame);
             }
             _ => {
                 let frame = encode_server(&ServerMessage::Error {
                     code: ErrorCode::NOT_NEAR,
                     message: format!("{to} is not near you; signal not sent"),
                 });
-                self.send(account, Outbound::Frame(frame));
+                self.send(account, frame);
             }
         }
     }
@@ -624,6 +650,9 @@ impl SpaceLoop {
         let tick = self.sim.tick();
         let mut slow = Vec::new();
         let mut per_region: BTreeMap<RegionId, (Duration, u64)> = BTreeMap::new();
+        let mut proximity = self.proximity_frames();
+        // Everything a client gets in this tick leaves as one batch: what was held since the
+        // last tick (chat, signals, errors), its snapshot, its proximity changes.
         for (account, client) in &mut self.clients {
             let Some(link) = &mut client.link else {
                 continue;
@@ -635,30 +664,28 @@ impl SpaceLoop {
                 slow.push(*account);
                 continue;
             }
-            let Ok(delta) = self.interest.delta(link.observer) else {
-                continue;
-            };
             let (last_seq, region) = self
                 .sim
                 .tile_and_seq(client.entity)
                 .map_or((0, None), |(tile, seq)| {
                     (seq, Some(self.sim.regions().region_of(tile)))
                 });
-            let mut sent = 0;
-            if let Some(bytes) = link
-                .encoder
-                .encode_if_changed(&mut self.writer, delta, last_seq)
-            {
-                sent = bytes.len() as u64;
-                if deliver(&link.out, Outbound::Frame(bytes.to_vec())) {
-                    // The transport is ordered and reliable: what was sent is the baseline
-                    // of the next snapshot, so each change is sent once.
-                    let _ = self.interest.ack(link.observer, tick);
-                    link.unconfirmed.push_back(tick);
-                    link.last_sent = tick;
-                } else {
-                    slow.push(*account);
-                }
+            let snapshot = self.interest.delta(link.observer).ok().and_then(|delta| {
+                link.encoder
+                    .encode_if_changed(&mut self.writer, delta, last_seq)
+                    .map(<[u8]>::to_vec)
+            });
+            let sent = snapshot.as_ref().map_or(0, |s| s.len() as u64);
+            let snapshot_sent = snapshot.is_some();
+            let near = proximity.remove(&client.entity);
+            if !link.flush(snapshot.into_iter().chain(near)) {
+                slow.push(*account);
+            } else if snapshot_sent {
+                // The transport is ordered and reliable: what was sent is the baseline of
+                // the next snapshot, so each change is sent once.
+                let _ = self.interest.ack(link.observer, tick);
+                link.unconfirmed.push_back(tick);
+                link.last_sent = tick;
             }
             if let Some(region) = region {
                 let entry = per_region.entry(region).or_default();
@@ -667,7 +694,6 @@ impl SpaceLoop {
             }
         }
         let clients = cpu.elapsed().saturating_sub(step + own);
-        self.send_proximity();
         for account in slow {
             self.drop_slow(account);
         }
@@ -704,7 +730,9 @@ impl SpaceLoop {
             .set(connected as i64);
     }
 
-    fn send_proximity(&mut self) {
+    /// This tick's proximity changes: a `Proximity` frame for each avatar whose near set
+    /// changed.
+    fn proximity_frames(&self) -> BTreeMap<EntityId, Vec<u8>> {
         let mut changes: BTreeMap<EntityId, (Vec<EntityId>, Vec<EntityId>)> = BTreeMap::new();
         for ev in self.interest.proximity_events() {
             for (me, other) in [(ev.a, ev.b), (ev.b, ev.a)] {
@@ -715,23 +743,22 @@ impl SpaceLoop {
                 }
             }
         }
-        for (entity, (near, far)) in changes {
-            if let Some(&account) = self.by_entity.get(&entity) {
-                let frame = encode_server(&ServerMessage::Proximity { near, far });
-                self.send(account, Outbound::Frame(frame));
-            }
-        }
+        changes
+            .into_iter()
+            .map(|(entity, (near, far))| {
+                (
+                    entity,
+                    encode_server(&ServerMessage::Proximity { near, far }),
+                )
+            })
+            .collect()
     }
 
-    /// Queues a frame for a connected client; a full queue drops the client as too slow.
-    pub(super) fn send(&mut self, account: i64, message: Outbound) {
-        let full = self
-            .clients
-            .get(&account)
-            .and_then(|c| c.link.as_ref())
-            .is_some_and(|l| !deliver(&l.out, message));
-        if full {
-            self.drop_slow(account);
+    /// Holds a frame for a connected client until the end of the tick, when it leaves with
+    /// the client's snapshot.
+    pub(super) fn send(&mut self, account: i64, frame: Vec<u8>) {
+        if let Some(link) = self.clients.get_mut(&account).and_then(|c| c.link.as_mut()) {
+            link.held.push(frame);
         }
     }
 
@@ -812,16 +839,34 @@ mod tests {
     use super::*;
 
     fn link() -> Link {
-        Link {
-            observer: Interest::new(sim::interest::ProximityConfig::default()).add_observer(
-                EntityId::new(1).expect("non-zero"),
-                sim::interest::AoiConfig::default(),
-            ),
-            encoder: SnapshotEncoder::new(),
-            out: mpsc::channel(1).0,
-            unconfirmed: VecDeque::new(),
-            last_sent: 0,
-        }
+        let observer = Interest::new(sim::interest::ProximityConfig::default()).add_observer(
+            EntityId::new(1).expect("non-zero"),
+            sim::interest::AoiConfig::default(),
+        );
+        Link::new(observer, mpsc::channel(1).0)
+    }
+
+    #[test]
+    fn a_batch_carries_the_held_frames_and_a_full_queue_refuses_it() {
+        let (out, mut rx) = mpsc::channel(1);
+        let mut l = Link::new(link().observer, out);
+        assert!(l.flush([]), "nothing held: nothing queued");
+        assert!(rx.try_recv().is_err());
+        l.held.push(vec![1]);
+        assert!(l.flush([vec![2], vec![3]]));
+        assert!(
+            matches!(rx.try_recv(), Ok(Outbound::Frames(f)) if f == [vec![1], vec![2], vec![3]])
+        );
+        assert!(l.flush([vec![4]]));
+        assert!(!l.flush([vec![5]]), "the queue holds one batch");
+        // Ending the session sends what is held first (the queue has room again).
+        let _ = rx.try_recv();
+        l.held.push(vec![6]);
+        l.end_with(Outbound::Close {
+            code: ErrorCode::INTERNAL,
+            message: String::new(),
+        });
+        assert!(matches!(rx.try_recv(), Ok(Outbound::Frames(f)) if f == [vec![6]]));
     }
 
     fn sent(link: &mut Link, tick: Tick) {

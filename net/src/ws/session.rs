@@ -568,11 +568,13 @@ async fn write_queued(
     let mut end = None;
     while let Some(out) = next.take() {
         match out {
-            Outbound::Frame(bytes) => {
-                let len = bytes.len() as u64;
-                socket.feed(Message::Binary(bytes.into())).await?;
-                counters.bytes_out.inc_by(len);
-                written += 1;
+            Outbound::Frames(frames) => {
+                for bytes in frames {
+                    let len = bytes.len() as u64;
+                    socket.feed(Message::Binary(bytes.into())).await?;
+                    counters.bytes_out.inc_by(len);
+                    written += 1;
+                }
             }
             Outbound::Close { code, message } => {
                 end = Some(Refusal::new(code, message));

@@ -1,6 +1,6 @@
-//! [`SpaceLoop`]: the fixed-step thread of one space.
+//! [`SpaceLoop`]: the fixed-step loop of one space, run in turns on a tick worker.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::TryRecvError;
@@ -11,17 +11,18 @@ use cpu_time::ThreadTime;
 use glam::IVec2;
 use persistence::{NewChatMessage, Position, Space};
 use schema::{
-    ChatLine, ChatScope, ErrorCode, ServerMessage, SignalKind, SnapshotEncoder, SnapshotWriter,
-    Welcome, encode_server,
+    ChatLine, ChatScope, ErrorCode, ServerMessage, SignalKind, SnapshotWriter, Welcome,
+    encode_server,
 };
-use sim::interest::{Interest, ObserverId, ProximityKind, Slot};
+use sim::interest::{Interest, ProximityKind, Slot};
 use sim::{EntityId, PlayerInfo, RegionId, SimConfig, SimError, Simulation, Tick, TileMap};
-use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::mpsc;
 
 use super::commands::{Command, ConnId, Inspection, JoinError, JoinRequest, Joined, Outbound};
 use super::ghosts::GhostBook;
 use super::handoff::{Handoffs, foreign_moves};
 use super::interest_pool::InterestPool;
+use super::link::Link;
 use super::persist::{PersistOp, stored_scope};
 use super::queue::{CommandQueue, QueueSender};
 use super::regions::TickCost;
@@ -49,71 +50,6 @@ pub(super) struct Client {
     pub(super) moving: Option<RegionId>,
 }
 
-#[derive(Debug)]
-pub(super) struct Link {
-    pub(super) observer: ObserverId,
-    pub(super) encoder: SnapshotEncoder,
-    pub(super) out: mpsc::Sender<Outbound>,
-    /// Ticks of the snapshots sent and not acknowledged by the client yet, oldest first.
-    pub(super) unconfirmed: VecDeque<Tick>,
-    /// The tick of the last snapshot sent (0: none yet).
-    pub(super) last_sent: Tick,
-    /// Frames for the client since its last batch (chat, signals, errors), sent with the
-    /// next tick's snapshot.
-    pub(super) held: Vec<Vec<u8>>,
-}
-
-impl Link {
-    /// A link over `out` for `observer`, nothing sent yet.
-    fn new(observer: ObserverId, out: mpsc::Sender<Outbound>) -> Link {
-        Link {
-            observer,
-            encoder: SnapshotEncoder::new(),
-            out,
-            unconfirmed: VecDeque::new(),
-            last_sent: 0,
-            held: Vec::new(),
-        }
-    }
-
-    /// Queues the held frames, then `more`, as one batch: one wake-up of the session and
-    /// one write. `false` only when the client's queue is full.
-    fn flush(&mut self, more: impl IntoIterator<Item = Vec<u8>>) -> bool {
-        self.held.extend(more);
-        if self.held.is_empty() {
-            return true;
-        }
-        deliver(&self.out, Outbound::Frames(std::mem::take(&mut self.held)))
-    }
-
-    /// Ends the session with `message` (a close or a migrate), after the frames held so
-    /// far: a chat line or an error the client was due is not lost on the way out.
-    pub(super) fn end_with(mut self, message: Outbound) {
-        self.flush([]);
-        let _ = self.out.try_send(message);
-    }
-
-    /// Takes the client's `Ack{tick}`: the snapshots up to `tick` reached it. An ack of a
-    /// tick never sent changes nothing (`false`).
-    fn confirm(&mut self, tick: Tick) -> bool {
-        if tick > self.last_sent {
-            return false;
-        }
-        while self.unconfirmed.front().is_some_and(|&t| t <= tick) {
-            self.unconfirmed.pop_front();
-        }
-        true
-    }
-
-    /// Whether the oldest unacknowledged snapshot was sent more than `budget` ticks before
-    /// `tick`: the client does not read (or cannot keep up).
-    fn lagging(&self, tick: Tick, budget: u64) -> bool {
-        self.unconfirmed
-            .front()
-            .is_some_and(|&sent| tick.saturating_sub(sent) > budget)
-    }
-}
-
 /// The pool a space's interest pass runs on with `threads` > 1; without one (1, or when
 /// its threads cannot be started: logged) the pass runs on the space's own thread.
 fn interest_pool(space: &str, threads: usize) -> Option<InterestPool> {
@@ -125,12 +61,6 @@ fn interest_pool(space: &str, threads: usize) -> Option<InterestPool> {
             tracing::warn!(space, threads, error = %e, "interest threads not started; running the interest pass on the space thread");
         })
         .ok()
-}
-
-/// Queues a message for a session; `false` only when the queue is full (the client cannot
-/// keep up). A closed queue means the session already ended and its `Leave` is on the way.
-fn deliver(out: &mpsc::Sender<Outbound>, message: Outbound) -> bool {
-    !matches!(out.try_send(message), Err(TrySendError::Full(_)))
 }
 
 /// The first instant at or after `at` on the node's tick grid of `period`: every space
@@ -170,7 +100,7 @@ pub(crate) struct Wiring {
     pub(crate) self_tx: QueueSender,
 }
 
-/// The state of one running space. Owned by its thread.
+/// The state of one running space. Owned by the tick worker it runs on.
 pub(crate) struct SpaceLoop {
     pub(super) space: Space,
     pub(super) sim: Simulation,
@@ -837,63 +767,6 @@ impl SpaceLoop {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn link() -> Link {
-        let observer = Interest::new(sim::interest::ProximityConfig::default()).add_observer(
-            EntityId::new(1).expect("non-zero"),
-            sim::interest::AoiConfig::default(),
-        );
-        Link::new(observer, mpsc::channel(1).0)
-    }
-
-    #[test]
-    fn a_batch_carries_the_held_frames_and_a_full_queue_refuses_it() {
-        let (out, mut rx) = mpsc::channel(1);
-        let mut l = Link::new(link().observer, out);
-        assert!(l.flush([]), "nothing held: nothing queued");
-        assert!(rx.try_recv().is_err());
-        l.held.push(vec![1]);
-        assert!(l.flush([vec![2], vec![3]]));
-        assert!(
-            matches!(rx.try_recv(), Ok(Outbound::Frames(f)) if f == [vec![1], vec![2], vec![3]])
-        );
-        assert!(l.flush([vec![4]]));
-        assert!(!l.flush([vec![5]]), "the queue holds one batch");
-        // Ending the session sends what is held first (the queue has room again).
-        let _ = rx.try_recv();
-        l.held.push(vec![6]);
-        l.end_with(Outbound::Close {
-            code: ErrorCode::INTERNAL,
-            message: String::new(),
-        });
-        assert!(matches!(rx.try_recv(), Ok(Outbound::Frames(f)) if f == [vec![6]]));
-    }
-
-    fn sent(link: &mut Link, tick: Tick) {
-        link.unconfirmed.push_back(tick);
-        link.last_sent = tick;
-    }
-
-    #[test]
-    fn acks_are_flow_control_and_a_silent_client_lags() {
-        let mut l = link();
-        assert!(!l.lagging(1_000, 40), "nothing sent: nothing to wait for");
-        assert!(!l.confirm(1), "an ack of a tick never sent changes nothing");
-        for tick in [10, 11, 13, 20] {
-            sent(&mut l, tick);
-        }
-        assert!(
-            !l.lagging(50, 40) && l.lagging(51, 40),
-            "oldest unacked: tick 10"
-        );
-        assert!(!l.confirm(21), "tick 21 was not sent");
-        assert!(l.confirm(12), "acks are cumulative");
-        assert_eq!(l.unconfirmed, [13, 20]);
-        assert!(!l.lagging(53, 40) && l.lagging(54, 40));
-        assert!(l.confirm(20));
-        assert!(l.unconfirmed.is_empty() && !l.lagging(10_000, 40));
-        assert!(l.confirm(15), "a late ack is harmless");
-    }
 
     #[test]
     fn spaces_share_one_tick_grid() {

@@ -9,11 +9,13 @@ use crate::generated::plaza as fb;
 /// The protocol version written into and required from every root table.
 pub const PROTOCOL_VERSION: u16 = 1;
 
-/// How often a client acknowledges, in ticks: it sends `Ack{tick}` of the newest snapshot
-/// it applied on its first snapshot and then whenever this many ticks passed since its last
-/// `Ack` (more often is allowed, never needed). Over WebSocket each snapshot is relative to
-/// the one sent before it, so acks serve flow control only: a server closes a client whose
-/// snapshots stay unacknowledged for too long (error 11, too slow; 2 s by default).
+/// How often a client acknowledges, in ticks. On receiving a snapshot it sends `Ack{tick}`
+/// of it when it is the connection's first snapshot or its tick is at least this many ticks
+/// past the tick it last acknowledged (acking more often is allowed, never needed; no
+/// timer is needed either: a snapshot closer to the last ack is covered by the next ack).
+/// Over WebSocket each snapshot is relative to the one sent before it, so acks serve flow
+/// control only: a server closes a client that leaves a snapshot calling for an ack
+/// unacknowledged for too long (error 11, too slow; 2 s by default).
 pub const ACK_INTERVAL_TICKS: u64 = 10;
 
 /// Who receives a chat line.

@@ -30,9 +30,9 @@ import type { Mirror } from './mirror';
 /** Protocol version written in every root message and in Hello. */
 export const PROTOCOL_VERSION = 1;
 /**
- * A client acknowledges its newest snapshot on the first one and then once this many ticks
- * passed since its last ack (schema's `ACK_INTERVAL_TICKS`). Acks are flow control only: each
- * snapshot is relative to the one sent before it.
+ * A client acks a snapshot on receipt when it is the connection's first or its tick is at
+ * least this many ticks past the last ack (schema's `ACK_INTERVAL_TICKS`; no timer needed).
+ * Acks are flow control only: each snapshot is relative to the one sent before it.
  */
 export const ACK_INTERVAL_TICKS = 10;
 

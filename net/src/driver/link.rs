@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use schema::SnapshotEncoder;
+use schema::{ACK_INTERVAL_TICKS, SnapshotEncoder};
 use sim::Tick;
 use sim::interest::ObserverId;
 use tokio::sync::mpsc::{self, error::TrySendError};
@@ -29,6 +29,8 @@ pub(super) struct Link {
     pub(super) unconfirmed: VecDeque<Tick>,
     /// The tick of the last snapshot sent (0: none yet).
     pub(super) last_sent: Tick,
+    /// The tick of the client's last ack (0: none yet).
+    pub(super) acked: Tick,
     /// Frames for the client since its last batch (chat, signals, errors), sent with the
     /// next tick's snapshot.
     pub(super) held: Vec<Vec<u8>>,
@@ -43,6 +45,7 @@ impl Link {
             out,
             unconfirmed: VecDeque::new(),
             last_sent: 0,
+            acked: 0,
             held: Vec::new(),
         }
     }
@@ -73,14 +76,20 @@ impl Link {
         while self.unconfirmed.front().is_some_and(|&t| t <= tick) {
             self.unconfirmed.pop_front();
         }
+        self.acked = self.acked.max(tick);
         true
     }
 
-    /// Whether the oldest unacknowledged snapshot was sent more than `budget` ticks before
-    /// `tick`: the client does not read (or cannot keep up).
+    /// Whether a snapshot that called for an ack was sent more than `budget` ticks before
+    /// `tick` and is still unacknowledged: the client does not read (or cannot keep up).
+    /// A client acks on receipt, not on a timer (see [`ACK_INTERVAL_TICKS`]): its first
+    /// snapshot, then each one at least that many ticks past its last ack. A snapshot
+    /// closer to the last ack waits for the next one that calls for an ack — which may
+    /// never come when nothing moves, and that is no lag.
     pub(super) fn lagging(&self, tick: Tick, budget: u64) -> bool {
         self.unconfirmed
-            .front()
+            .iter()
+            .find(|&&sent| self.acked == 0 || sent >= self.acked + ACK_INTERVAL_TICKS)
             .is_some_and(|&sent| tick.saturating_sub(sent) > budget)
     }
 }
@@ -132,19 +141,28 @@ mod tests {
         let mut l = link();
         assert!(!l.lagging(1_000, 40), "nothing sent: nothing to wait for");
         assert!(!l.confirm(1), "an ack of a tick never sent changes nothing");
-        for tick in [10, 11, 13, 20] {
+        for tick in [100, 101, 103, 120] {
             sent(&mut l, tick);
         }
+        // The first snapshot calls for an ack.
         assert!(
-            !l.lagging(50, 40) && l.lagging(51, 40),
-            "oldest unacked: tick 10"
+            !l.lagging(140, 40) && l.lagging(141, 40),
+            "oldest unacked: tick 100"
         );
-        assert!(!l.confirm(21), "tick 21 was not sent");
-        assert!(l.confirm(12), "acks are cumulative");
-        assert_eq!(l.unconfirmed, [13, 20]);
-        assert!(!l.lagging(53, 40) && l.lagging(54, 40));
-        assert!(l.confirm(20));
+        assert!(!l.confirm(121), "tick 121 was not sent");
+        assert!(l.confirm(102), "acks are cumulative");
+        assert_eq!(l.unconfirmed, [103, 120]);
+        // 103 is within ACK_INTERVAL_TICKS of the last ack: only 120 (≥ 112) calls for one.
+        assert!(!l.lagging(160, 40) && l.lagging(161, 40));
+        assert!(l.confirm(120));
         assert!(l.unconfirmed.is_empty() && !l.lagging(10_000, 40));
-        assert!(l.confirm(15), "a late ack is harmless");
+        assert!(l.confirm(115), "a late ack is harmless");
+        assert_eq!(l.acked, 120);
+        // A last snapshot too close to the last ack is not acked by a reading client until
+        // a later one calls for it: however long nothing moves, that is no lag.
+        sent(&mut l, 125);
+        assert!(!l.lagging(100_000, 40));
+        sent(&mut l, 130);
+        assert!(!l.lagging(170, 40) && l.lagging(171, 40));
     }
 }

@@ -18,6 +18,13 @@ pub const PROTOCOL_VERSION: u16 = 1;
 /// unacknowledged for too long (error 11, too slow; 2 s by default).
 pub const ACK_INTERVAL_TICKS: u64 = 10;
 
+/// Whether a client acks the snapshot of `tick` on receiving it, given the tick it last
+/// acknowledged on this connection (`None`: none yet): the rule of [`ACK_INTERVAL_TICKS`].
+/// Servers apply the same rule to know which snapshots must be acknowledged.
+pub fn ack_due(last_ack: Option<u64>, tick: u64) -> bool {
+    last_ack.is_none_or(|last| tick >= last + ACK_INTERVAL_TICKS)
+}
+
 /// Who receives a chat line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ChatScope {

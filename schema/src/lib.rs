@@ -92,7 +92,7 @@ pub use cluster::{
     ClusterMessage, GhostEntity, GhostUpdate, HandoffOffer, Heartbeat, LeaseChange, LeaseEvent,
     RejectReason, decode_cluster, encode_cluster, encode_cluster_into,
 };
-pub use common::{ACK_INTERVAL_TICKS, ChatScope, PROTOCOL_VERSION, SignalKind};
+pub use common::{ACK_INTERVAL_TICKS, ChatScope, PROTOCOL_VERSION, SignalKind, ack_due};
 pub use error::{
     Limits, MAX_CHAT_BYTES, MAX_NAME_BYTES, MAX_SIGNAL_BYTES, MAX_TEXT_BYTES, MAX_TOKEN_BYTES,
     ProtocolError,

@@ -9,8 +9,8 @@ use futures_util::{FutureExt as _, SinkExt, StreamExt};
 use glam::IVec2;
 use hdrhistogram::Histogram;
 use schema::{
-    ACK_INTERVAL_TICKS, ChatScope, ClientMessage, ClientMirror, ErrorCode, PROTOCOL_VERSION,
-    ServerMessage, Welcome, decode_server, encode_client,
+    ChatScope, ClientMessage, ClientMirror, ErrorCode, PROTOCOL_VERSION, ServerMessage, Welcome,
+    ack_due, decode_server, encode_client,
 };
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
@@ -531,10 +531,7 @@ impl Session {
                 self.position = now_at.or(self.position);
                 self.echoed(snapshot.last_input_seq, received, shared, outcome);
                 // Acks are for flow control: one every ACK_INTERVAL_TICKS, as the protocol asks.
-                if self
-                    .acked
-                    .is_none_or(|a| snapshot.tick >= a + ACK_INTERVAL_TICKS)
-                {
+                if ack_due(self.acked, snapshot.tick) {
                     self.acked = Some(snapshot.tick);
                     self.feed(&ClientMessage::Ack {
                         tick: snapshot.tick,

@@ -376,13 +376,17 @@ async fn swarm(config: &BotsConfig) -> Result<BotsReport, BotsError> {
     })
 }
 
+/// A setup failure: what failed, and why.
+fn setup(what: &str, e: &dyn std::fmt::Display) -> BotsError {
+    BotsError::Setup(format!("{what}: {e}"))
+}
+
 /// Logs in a host guest and creates the run's public spaces, each sized for its bots.
 async fn create_spaces(
     http: &reqwest::Client,
     base: &str,
     config: &BotsConfig,
 ) -> Result<Vec<String>, BotsError> {
-    let setup = |what: &str, e: &dyn std::fmt::Display| BotsError::Setup(format!("{what}: {e}"));
     let response = http
         .post(format!("{base}/api/auth/guest"))
         .json(&serde_json::json!({ "name": "bots-host" }))
@@ -417,7 +421,6 @@ async fn create_space(
     map: BotMap,
     max_players: u32,
 ) -> Result<String, BotsError> {
-    let setup = |what: &str, e: &dyn std::fmt::Display| BotsError::Setup(format!("{what}: {e}"));
     let response = http
         .post(format!("{base}/api/spaces"))
         .bearer_auth(token)

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use schema::{ACK_INTERVAL_TICKS, SnapshotEncoder};
+use schema::{SnapshotEncoder, ack_due};
 use sim::Tick;
 use sim::interest::ObserverId;
 use tokio::sync::mpsc::{self, error::TrySendError};
@@ -29,8 +29,8 @@ pub(super) struct Link {
     pub(super) unconfirmed: VecDeque<Tick>,
     /// The tick of the last snapshot sent (0: none yet).
     pub(super) last_sent: Tick,
-    /// The tick of the client's last ack (0: none yet).
-    pub(super) acked: Tick,
+    /// The tick of the client's last ack (`None`: none yet).
+    pub(super) acked: Option<Tick>,
     /// Frames for the client since its last batch (chat, signals, errors), sent with the
     /// next tick's snapshot.
     pub(super) held: Vec<Vec<u8>>,
@@ -45,7 +45,7 @@ impl Link {
             out,
             unconfirmed: VecDeque::new(),
             last_sent: 0,
-            acked: 0,
+            acked: None,
             held: Vec::new(),
         }
     }
@@ -67,6 +67,12 @@ impl Link {
         let _ = self.out.try_send(message);
     }
 
+    /// Records that the snapshot of `tick` went out.
+    pub(super) fn sent(&mut self, tick: Tick) {
+        self.unconfirmed.push_back(tick);
+        self.last_sent = tick;
+    }
+
     /// Takes the client's `Ack{tick}`: the snapshots up to `tick` reached it. An ack of a
     /// tick never sent changes nothing (`false`).
     pub(super) fn confirm(&mut self, tick: Tick) -> bool {
@@ -76,20 +82,20 @@ impl Link {
         while self.unconfirmed.front().is_some_and(|&t| t <= tick) {
             self.unconfirmed.pop_front();
         }
-        self.acked = self.acked.max(tick);
+        self.acked = Some(self.acked.map_or(tick, |acked| acked.max(tick)));
         true
     }
 
     /// Whether a snapshot that called for an ack was sent more than `budget` ticks before
     /// `tick` and is still unacknowledged: the client does not read (or cannot keep up).
-    /// A client acks on receipt, not on a timer (see [`ACK_INTERVAL_TICKS`]): its first
-    /// snapshot, then each one at least that many ticks past its last ack. A snapshot
+    /// A client acks on receipt, not on a timer ([`ack_due`]): its first snapshot, then
+    /// each one at least `ACK_INTERVAL_TICKS` past its last ack. A snapshot
     /// closer to the last ack waits for the next one that calls for an ack — which may
     /// never come when nothing moves, and that is no lag.
     pub(super) fn lagging(&self, tick: Tick, budget: u64) -> bool {
         self.unconfirmed
             .iter()
-            .find(|&&sent| self.acked == 0 || sent >= self.acked + ACK_INTERVAL_TICKS)
+            .find(|&&sent| ack_due(self.acked, sent))
             .is_some_and(|&sent| tick.saturating_sub(sent) > budget)
     }
 }
@@ -131,18 +137,13 @@ mod tests {
         assert!(matches!(rx.try_recv(), Ok(Outbound::Frames(f)) if f == [vec![6]]));
     }
 
-    fn sent(link: &mut Link, tick: Tick) {
-        link.unconfirmed.push_back(tick);
-        link.last_sent = tick;
-    }
-
     #[test]
     fn acks_are_flow_control_and_a_silent_client_lags() {
         let mut l = link();
         assert!(!l.lagging(1_000, 40), "nothing sent: nothing to wait for");
         assert!(!l.confirm(1), "an ack of a tick never sent changes nothing");
         for tick in [100, 101, 103, 120] {
-            sent(&mut l, tick);
+            l.sent(tick);
         }
         // The first snapshot calls for an ack.
         assert!(
@@ -157,12 +158,12 @@ mod tests {
         assert!(l.confirm(120));
         assert!(l.unconfirmed.is_empty() && !l.lagging(10_000, 40));
         assert!(l.confirm(115), "a late ack is harmless");
-        assert_eq!(l.acked, 120);
+        assert_eq!(l.acked, Some(120));
         // A last snapshot too close to the last ack is not acked by a reading client until
         // a later one calls for it: however long nothing moves, that is no lag.
-        sent(&mut l, 125);
+        l.sent(125);
         assert!(!l.lagging(100_000, 40));
-        sent(&mut l, 130);
+        l.sent(130);
         assert!(!l.lagging(170, 40) && l.lagging(171, 40));
     }
 }

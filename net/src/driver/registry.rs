@@ -194,7 +194,7 @@ impl Spaces {
 
     /// Spaces loaded now (hosted on the tick workers).
     pub fn loaded(&self) -> usize {
-        self.workers.hosted()
+        usize::try_from(self.metrics.spaces_loaded.get()).unwrap_or(0)
     }
 
     /// The configuration.

@@ -240,8 +240,8 @@ impl SpaceLoop {
         }
         // A single node's empty space sleeps: nothing in it can change, so its ticks (and
         // their cost) wait for the next player; its turns still take joins every tick.
-        let asleep =
-            self.clients.is_empty() && self.sim.entity_count() == 0 && !self.node.is_clustered();
+        let empty = self.clients.is_empty() && !self.node.is_clustered();
+        let asleep = empty && self.sim.entity_count() == 0;
         let mut steps = 0;
         while Instant::now() >= self.next && steps < self.config.max_catch_up {
             if !asleep {
@@ -255,7 +255,7 @@ impl SpaceLoop {
             tracing::warn!(space = %self.space.id, "tick loop behind schedule; skipping ahead");
             self.next = on_tick_grid(now + self.period, self.period);
         }
-        if self.clients.is_empty() && !self.node.is_clustered() {
+        if empty {
             let since = *self.empty_since.get_or_insert(now);
             if now.saturating_duration_since(since) >= self.config.unload_after {
                 self.stop();
@@ -614,8 +614,7 @@ impl SpaceLoop {
                 // The transport is ordered and reliable: what was sent is the baseline of
                 // the next snapshot, so each change is sent once.
                 let _ = self.interest.ack(link.observer, tick);
-                link.unconfirmed.push_back(tick);
-                link.last_sent = tick;
+                link.sent(tick);
             }
             if let Some(region) = region {
                 let entry = per_region.entry(region).or_default();

@@ -102,14 +102,6 @@ impl TickWorkers {
         self.loaded.inc();
         worker.inbox.send(space).is_ok()
     }
-
-    /// Spaces hosted now, over all workers.
-    pub(crate) fn hosted(&self) -> usize {
-        self.workers
-            .iter()
-            .map(|w| w.hosted.load(Ordering::Relaxed))
-            .sum()
-    }
 }
 
 /// Least time between two returns of freed memory to the system.
